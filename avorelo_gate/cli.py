@@ -1,0 +1,145 @@
+"""The click commands: the only module that imports click. Each command hands plain values to
+an undecorated core function and prints what it returns."""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+import click
+
+from avorelo_gate import __version__
+from avorelo_gate.errors import BadInputError, ExitCode
+from avorelo_gate.output import FORMATS, emit
+
+_FORMAT = click.Choice(FORMATS)
+
+
+def run_cli(args: list[str], environ: Mapping[str, str]) -> int:
+    cli = build_cli(environ)
+    try:
+        rv = cli.main(args=args, prog_name="avorelo-gate", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx else str(e))
+        return int(ExitCode.BAD_INPUT)
+    except click.UsageError as e:
+        raise BadInputError(f"{e.format_message()} (see avorelo-gate --help)") from e
+    except click.exceptions.Exit as e:
+        return int(e.exit_code)
+    except click.Abort as e:
+        raise KeyboardInterrupt from e
+    except click.ClickException as e:
+        raise BadInputError(e.format_message()) from e
+    return rv if isinstance(rv, int) else 0
+
+
+def build_cli(environ: Mapping[str, str]) -> click.Group:
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="avorelo-gate")
+    def cli() -> None:
+        """Keep coding work inside the task it was given: scope, proof and model weight,
+        checked at commit, push and merge time. Exit codes: 0 pass, 1 violations,
+        2 bad input, 3 environment failure. Add --debug to any command for a trace."""
+
+    @cli.command()
+    @click.option("--staged", "mode", flag_value="staged", default=True,
+                  help="The index against HEAD (default).")
+    @click.option("--worktree", "mode", flag_value="worktree",
+                  help="The working tree (with untracked files) against HEAD.")
+    @click.option("--range", "spec", metavar="A..B", help="The tree diff of A..B (or A...B).")
+    @click.option("--commit", "rev", metavar="REV", help="One commit against its first parent.")
+    @click.option("--task", "task_id", metavar="ID", help="The task to check against.")
+    @click.option("--task-file", type=click.Path(dir_okay=False), help="A task file on disk.")
+    @click.option("--message-file", type=click.Path(dir_okay=False),
+                  help="Read trailers from this commit message.")
+    @click.option("--allow-policy-change", is_flag=True,
+                  help="A maintainer's explicit permission to change .avorelo/policy.yaml.")
+    @click.option("--format", "fmt", type=_FORMAT, help="Output format (default text; github "
+                  "under GITHUB_ACTIONS=true).")
+    @click.option("--output", type=click.Path(dir_okay=False),
+                  help="Write the formatted result here (text still goes to stdout).")
+    def check(mode: str, spec: str | None, rev: str | None, task_id: str | None,
+              task_file: str | None, message_file: str | None, allow_policy_change: bool,
+              fmt: str | None, output: str | None) -> int:
+        """Run the gate on one change."""
+        from avorelo_gate.gate import CheckRequest, open_repo, run_check
+
+        if spec and rev:
+            raise BadInputError("use one of --range and --commit, not both")
+        chosen = "range" if spec else "commit" if rev else mode
+        repo = open_repo(environ=environ)
+        req = CheckRequest(mode=chosen, rev=rev, spec=spec, task_id=task_id,
+                           task_file=task_file, message_file=message_file,
+                           allow_policy_change=allow_policy_change)
+        return emit(run_check(repo, req, environ), fmt, output, environ)
+
+    @cli.command(context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def hook(args: tuple[str, ...]) -> int:
+        """What the git hooks call: pre-commit, prepare-commit-msg MSGFILE, commit-msg
+        MSGFILE (see README)."""
+        from avorelo_gate.main import _hook_main
+
+        return _hook_main(list(args), environ)
+
+    @cli.command()
+    def init() -> int:
+        """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.install import init_repo
+
+        for rel, what in init_repo(open_repo(environ=environ)):
+            click.echo(f"{rel}: {what}")
+        click.echo("next: avorelo-gate install   (plain git hooks), then commit the policy "
+                   "with AVORELO_ALLOW_POLICY_CHANGE=1")
+        return 0
+
+    @cli.command()
+    @click.option("--hook", "hooks", multiple=True, metavar="NAME", help="Only this hook "
+                  "(repeatable).")
+    @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
+    def install(hooks: tuple[str, ...], force: bool) -> int:
+        """Install the plain git hooks (respects core.hooksPath)."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.install import install_hooks
+
+        repo = open_repo(environ=environ)
+        for done in install_hooks(repo, hooks, force):
+            extra = f" (previous hook kept at {done.backup})" if done.backup else ""
+            click.echo(f"{done.hook}: {done.action} at {done.path}{extra}")
+        return 0
+
+    @cli.command()
+    @click.argument("files", nargs=-1, type=click.Path())
+    def validate(files: tuple[str, ...]) -> int:
+        """Validate policy and task files (default: those under .avorelo/)."""
+        from avorelo_gate.validate import default_files, validate_files
+
+        paths = list(files)
+        if not paths:
+            from avorelo_gate.gate import open_repo
+
+            repo = open_repo(environ=environ)
+            paths = default_files(repo.toplevel or os.getcwd())
+            if not paths:
+                click.echo("no policy or task files found under .avorelo/ (nothing to "
+                           "validate; defaults apply)")
+                return 0
+        failed = 0
+        for path, kind, error in validate_files(paths):
+            if error:
+                failed += 1
+                click.echo(f"avorelo-gate: error: {error}", err=True)
+            else:
+                click.echo(f"{path}: ok ({kind})")
+        return int(ExitCode.BAD_INPUT) if failed else 0
+
+    @cli.command()
+    @click.option("--keep", is_flag=True, help="Keep the throwaway repository.")
+    def demo(keep: bool) -> int:
+        """Show the whole flow on a throwaway repository."""
+        from avorelo_gate.demo import run_demo
+
+        return run_demo(keep=keep, environ=environ, out=sys.stdout)
+
+    return cli

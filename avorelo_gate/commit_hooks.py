@@ -1,0 +1,64 @@
+"""What the commit hooks do: pre-commit, prepare-commit-msg and commit-msg.
+
+pre-commit runs before the message exists, so the rules a message can still satisfy
+(``no-task``) wait for commit-msg; everything a trailer cannot change (it can only narrow a
+scope) is decided at once. ``git commit --amend`` is only visible to prepare-commit-msg (git
+passes ``commit HEAD``), so that hook leaves a marker for commit-msg, which then diffs the
+index against HEAD's parent, as the amended commit will be.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+
+from avorelo_gate.atomic import write_atomic
+from avorelo_gate.errors import BadInputError
+from avorelo_gate.gate import CheckRequest, open_repo, run_check
+from avorelo_gate.git import Repo
+from avorelo_gate.result import GateReport
+
+MARKER = "prepare-commit-msg.json"
+
+
+def _marker_path(repo: Repo) -> str:
+    return os.path.join(repo.state_dir(), MARKER)
+
+
+def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
+    repo = open_repo(environ=environ)
+    return run_check(repo, CheckRequest(message_known=False), environ)
+
+
+def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
+    # The pre-commit framework passes these through the environment instead of argv.
+    source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", "")
+    sha = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_OBJECT_NAME", "")
+    repo = open_repo(environ=environ)
+    marker = {"amend": source == "commit" and sha == "HEAD", "head": repo.head}
+    write_atomic(_marker_path(repo), json.dumps(marker).encode())
+    return 0
+
+
+def take_amend_marker(repo: Repo) -> bool:
+    """True when prepare-commit-msg saw ``--amend`` for the commit being made now."""
+    path = _marker_path(repo)
+    try:
+        with open(path, "rb") as f:
+            marker = json.loads(f.read())
+    except (OSError, ValueError):
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    return bool(isinstance(marker, dict) and marker.get("amend")
+                and marker.get("head") == repo.head)
+
+
+def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
+    msgfile = args[0] if args else environ.get("PRE_COMMIT_COMMIT_MSG_FILENAME")
+    if not msgfile:
+        raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
+    repo = open_repo(environ=environ)
+    req = CheckRequest(message_file=msgfile, amend=take_amend_marker(repo))
+    return run_check(repo, req, environ)

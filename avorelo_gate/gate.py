@@ -1,0 +1,112 @@
+"""Assembling one check: the change, the declared task and the policy, then the engine.
+
+This is the plain core behind ``check`` and the commit hooks: typed arguments in (the
+environment as a parameter), a GateReport out. No click, no printing.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from avorelo_gate import change as changes
+from avorelo_gate.change import Change
+from avorelo_gate.engine import Options, evaluate, load_policy
+from avorelo_gate.errors import BadInputError, EnvironmentFailure
+from avorelo_gate.git import Git, Repo
+from avorelo_gate.policy import Policy
+from avorelo_gate.result import CheckResult, GateReport
+from avorelo_gate.task import ResolvedTask, resolve_task
+from avorelo_gate.trailers import (
+    TrailerDeclaration,
+    commit_trailers,
+    declaration_from,
+    parse_message,
+)
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    mode: str = "staged"                 # staged | worktree | commit | range
+    rev: str | None = None               # --commit
+    spec: str | None = None              # --range
+    task_id: str | None = None
+    task_file: str | None = None
+    message_file: str | None = None
+    allow_policy_change: bool = False
+    message_known: bool = True
+    amend: bool = False                  # the commit being made replaces HEAD
+
+
+def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) -> Repo:
+    return Git.from_environ(cwd, environ).repo()
+
+
+def read_message_file(path: str) -> str:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_MESSAGE_BYTES + 1)
+    except FileNotFoundError as e:
+        raise BadInputError(f"{path}: no such message file") from e
+    except IsADirectoryError as e:
+        raise BadInputError(f"{path}: is a directory, not a message file") from e
+    except OSError as e:
+        raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise BadInputError(f"{path}: commit message larger than {MAX_MESSAGE_BYTES} bytes")
+    return data.decode("utf-8", "surrogateescape")
+
+
+def message_declaration(repo: Repo, path: str) -> TrailerDeclaration:
+    return declaration_from(parse_message(repo, read_message_file(path)), source=path)
+
+
+def commit_declaration(repo: Repo, sha: str) -> TrailerDeclaration:
+    return declaration_from(commit_trailers(repo, [sha])[sha],
+                            source=f"commit {sha[:12]} message")
+
+
+def build_change(repo: Repo, req: CheckRequest) -> Change:
+    if req.mode == "worktree":
+        return changes.worktree(repo)
+    if req.mode == "commit":
+        return changes.commit(repo, req.rev or "HEAD")
+    if req.mode == "range":
+        return changes.tree_range(repo, req.spec or "")
+    if req.amend and repo.head:
+        parents = repo.parents(repo.head)
+        return changes.staged(repo, parents[0] if parents else repo.empty_tree)
+    return changes.staged(repo)
+
+
+def allow_policy_change(req: CheckRequest, environ: Mapping[str, str]) -> bool:
+    return req.allow_policy_change or environ.get("AVORELO_ALLOW_POLICY_CHANGE", "") in (
+        "1", "true", "yes")
+
+
+def run_check(repo: Repo, req: CheckRequest,
+              environ: Mapping[str, str] = os.environ) -> GateReport:
+    change = build_change(repo, req)
+    declaration = None
+    if req.message_file:
+        declaration = message_declaration(repo, req.message_file)
+    elif req.mode == "commit":
+        declaration = commit_declaration(repo, change.head)
+    task = resolve_task(change.snapshot, explicit_id=req.task_id, explicit_file=req.task_file,
+                        environ=environ, declaration=declaration)
+    base_commit = change.base_commit if change.base_commit != repo.empty_tree else None
+    policy = load_policy(repo, base_commit, change.snapshot)
+    result = check_change(repo, change, task, policy, req, environ)
+    return GateReport(overall=result)
+
+
+def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
+                 req: CheckRequest, environ: Mapping[str, str]) -> CheckResult:
+    """The engine plus the checks that read beyond the diff (proof, context, approvals)."""
+    options = Options(allow_policy_change=allow_policy_change(req, environ),
+                      message_known=req.message_known,
+                      label=change.mode if change.mode in ("staged", "worktree", "range")
+                      else change.head)
+    return evaluate(change, task, policy, options)

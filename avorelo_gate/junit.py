@@ -1,0 +1,184 @@
+"""Count the outcomes in a JUnit XML report, refusing anything that is not one.
+
+Reports come from the user's own tools and from CI artifacts, so they are untrusted input:
+parsed with defusedxml (no DTDs, no entities, no external references: billion laughs and XXE
+are refused before they expand), streamed with a depth cap, and size-capped. Counts are taken
+from the <testcase> elements themselves, never from summary attributes, which producers get
+wrong and which a hand-edited report can simply lie in.
+"""
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ErrorString
+
+import defusedxml.ElementTree as DefusedET  # type: ignore[import-untyped, unused-ignore]
+from defusedxml import (  # type: ignore[import-untyped, unused-ignore]
+    DTDForbidden,
+    EntitiesForbidden,
+    ExternalReferenceForbidden,
+)
+
+MAX_JUNIT_BYTES = 50 * 1024 * 1024
+# Real reports nest suites a handful of levels (Jest, Surefire); more is hostile or broken.
+MAX_SUITE_DEPTH = 100
+# Any element: bounds the parser's stack and memory on "<a><a><a>..." bombs.
+MAX_ELEMENT_DEPTH = 1000
+MAX_NAME_CHARS = 40
+
+_ROOTS = ("testsuites", "testsuite")
+_FAILURE = "failure"
+_ERROR = "error"
+_SKIPPED = "skipped"
+# Surefire reruns (-Dsurefire.rerunFailingTestsCount): flaky* marks a run that failed before
+# a later one passed; rerun* marks failed reruns. Either without a <failure>/<error> of the
+# testcase's own means the test finally passed.
+_FLAKY = frozenset({"flakyFailure", "flakyError", "rerunFailure", "rerunError"})
+
+
+class JUnitInvalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class JUnitCounts:
+    tests: int  # executed: every testcase that was not skipped
+    failures: int
+    errors: int
+    skipped: int
+    flaky: int = 0  # passed, but only after failing at least once (counted in tests)
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class _Tally:
+    total: int = 0
+    failures: int = 0
+    errors: int = 0
+    skipped: int = 0
+    flaky: int = 0
+
+    def add_case(self, children: set[str]) -> None:
+        # One outcome per testcase; a failure outranks everything (skipped + failure is a
+        # failure), so the gate never reads a broken test as fine.
+        self.total += 1
+        if _FAILURE in children:
+            self.failures += 1
+        elif _ERROR in children:
+            self.errors += 1
+        elif _SKIPPED in children:
+            self.skipped += 1
+        elif children & _FLAKY:
+            self.flaky += 1
+
+    def counts(self) -> JUnitCounts:
+        return JUnitCounts(tests=self.total - self.skipped, failures=self.failures,
+                           errors=self.errors, skipped=self.skipped, flaky=self.flaky)
+
+
+def parse_junit(data: bytes) -> JUnitCounts:
+    if len(data) > MAX_JUNIT_BYTES:
+        raise JUnitInvalid(f"larger than {MAX_JUNIT_BYTES} bytes")
+    if not data.strip():
+        raise JUnitInvalid("empty file")
+    try:
+        return _count(_events(data))
+    except ParseError as e:
+        raise JUnitInvalid(_parse_error_reason(e)) from None
+    except DTDForbidden as e:
+        raise JUnitInvalid(_dtd_reason(e)) from None
+    except EntitiesForbidden:
+        raise JUnitInvalid("entity declarations are not allowed in a JUnit report") from None
+    except ExternalReferenceForbidden:
+        raise JUnitInvalid("external references are not allowed in a JUnit report") from None
+    except LookupError:
+        raise JUnitInvalid("declares an encoding Python does not know") from None
+    except ValueError as e:
+        # Never echo the message: it may quote the document.
+        raise JUnitInvalid(f"unreadable XML ({type(e).__name__})") from None
+
+
+def _events(data: bytes) -> Iterator[tuple[str, Any]]:
+    parser_events: Iterator[tuple[str, Any]] = DefusedET.iterparse(
+        io.BytesIO(data), events=("start", "end"),
+        forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    return parser_events
+
+
+def _count(events: Iterator[tuple[str, Any]]) -> JUnitCounts:
+    walker = _Walker()
+    for event, elem in events:
+        if event == "start":
+            walker.start(_local_name(elem.tag))
+        else:
+            walker.end()
+            elem.clear()  # streaming: a 50 MB report must not stay in memory as a tree
+    return walker.tally.counts()
+
+
+class _Walker:
+    def __init__(self) -> None:
+        self.tally = _Tally()
+        self.stack: list[str] = []  # local names of the open elements
+        self.suite_depth = 0
+        self.case_level: int | None = None  # len(stack) of the open <testcase>, if any
+        self.case_children: set[str] = set()
+
+    def start(self, name: str) -> None:
+        if not self.stack and name not in _ROOTS:
+            raise JUnitInvalid(f"root element is <{_shorten(name)}>, "
+                               "expected <testsuites> or <testsuite>")
+        parent = self.stack[-1] if self.stack else None
+        self.stack.append(name)
+        if len(self.stack) > MAX_ELEMENT_DEPTH:
+            raise JUnitInvalid(f"elements nested deeper than {MAX_ELEMENT_DEPTH} levels")
+        if self.case_level is not None:
+            # Only the testcase's direct children decide its outcome.
+            if len(self.stack) == self.case_level + 1:
+                self.case_children.add(name)
+        elif name == "testsuite":
+            self.suite_depth += 1
+            if self.suite_depth > MAX_SUITE_DEPTH:
+                raise JUnitInvalid(f"testsuites nested deeper than {MAX_SUITE_DEPTH} levels")
+        elif name == "testcase" and parent in _ROOTS:
+            self.case_level = len(self.stack)
+            self.case_children = set()
+
+    def end(self) -> None:
+        if self.case_level == len(self.stack):
+            self.tally.add_case(self.case_children)
+            self.case_level = None
+        elif self.case_level is None and self.stack[-1] == "testsuite":
+            self.suite_depth -= 1
+        self.stack.pop()
+
+
+def _local_name(tag: object) -> str:
+    # "{namespace}name" -> "name": some producers declare a default namespace. The namespace
+    # is an attribute value (file content), so it never reaches a message.
+    return str(tag).rpartition("}")[2]
+
+
+def _shorten(name: str) -> str:
+    return name if len(name) <= MAX_NAME_CHARS else name[:MAX_NAME_CHARS] + "..."
+
+
+def _parse_error_reason(e: ParseError) -> str:
+    line, column = e.position
+    what = ErrorString(e.code) if isinstance(e.code, int) else None
+    # expat's messages are fixed strings ("mismatched tag"), never document content.
+    return f"not well-formed XML (line {line}, column {column})" + (f": {what}" if what else "")
+
+
+def _dtd_reason(e: DTDForbidden) -> str:
+    # A DOCTYPE's system id may name a local file; only its (short) root name is safe to show.
+    if str(e.name).lower() == "html":
+        return "an HTML page (<!DOCTYPE html>), not a JUnit XML report"
+    return "document type declarations (<!DOCTYPE>) are not allowed in a JUnit report"

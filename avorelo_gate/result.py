@@ -1,0 +1,172 @@
+"""Plain immutable results: what the engine decides, before any format turns it into text."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from avorelo_gate.errors import ExitCode
+
+RULES = (
+    "no-task", "out-of-scope", "forbidden", "protected", "budget-files", "budget-lines",
+    "weight-budget", "proof-missing", "proof-failed", "proof-stale", "proof-invalid",
+    "receipt-missing", "receipt-invalid", "trailer-invalid", "policy-changed", "context-stale",
+    "context-missing", "tool-not-allowed", "approval-missing",
+)
+
+CHECK_SCHEMA = "avorelo.check/v1"
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+    path: str | None = None
+    hint: str | None = None
+    line: int | None = None      # first changed line of ``path``, when a report wants it
+    commit: str | None = None    # the commit it was found in (pre-push, ci)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"rule": self.rule, "path": self.path, "message": self.message,
+                             "hint": self.hint}
+        if self.line is not None:
+            d["line"] = self.line
+        if self.commit is not None:
+            d["commit"] = self.commit
+        return d
+
+
+@dataclass(frozen=True)
+class ProofStatus:
+    requirement: str                    # e.g. "junit:reports/junit.xml", "command:tests"
+    status: str                         # ok | missing | failed | stale | invalid
+    detail: str = ""
+    counts: Mapping[str, int] | None = None
+    sha256: str | None = None
+    tree: str | None = None             # the content the proof ran against
+    stale_paths: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"requirement": self.requirement, "status": self.status}
+        if self.detail:
+            d["detail"] = self.detail
+        if self.counts is not None:
+            d["counts"] = dict(self.counts)
+        if self.sha256:
+            d["sha256"] = self.sha256
+        if self.tree:
+            d["tree"] = self.tree
+        if self.stale_paths:
+            d["stale_paths"] = list(self.stale_paths)
+        return d
+
+
+@dataclass(frozen=True)
+class TouchedFile:
+    path: str
+    status: str           # A M D T (git's letters; U never reaches here)
+    added: int
+    removed: int
+    binary: bool
+    old_mode: str = ""
+    new_mode: str = ""
+    old_blob: str = ""
+    new_blob: str = ""
+
+
+@dataclass(frozen=True)
+class DiffSummary:
+    files: int
+    added: int
+    removed: int
+    binary: int = 0
+
+    @classmethod
+    def of(cls, touched: Sequence[TouchedFile]) -> DiffSummary:
+        return cls(files=len(touched), added=sum(t.added for t in touched),
+                   removed=sum(t.removed for t in touched),
+                   binary=sum(1 for t in touched if t.binary))
+
+    @property
+    def lines(self) -> int:
+        return self.added + self.removed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": self.files, "added": self.added, "removed": self.removed}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    base: str
+    head: str
+    label: str                                  # "staged", "worktree", a commit sha, "range"
+    task: Mapping[str, Any] | None
+    model: Mapping[str, Any] | None
+    diff: DiffSummary
+    violations: tuple[Violation, ...] = ()
+    warnings: tuple[str, ...] = ()
+    proof: tuple[ProofStatus, ...] = ()
+    notes: tuple[str, ...] = ()
+    touched: tuple[TouchedFile, ...] = field(default=(), repr=False)
+    extra: Mapping[str, Any] = field(default_factory=dict)   # context, tools, approvals...
+
+    @property
+    def exit_code(self) -> int:
+        return int(ExitCode.VIOLATIONS if self.violations else ExitCode.PASS)
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if self.violations else "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        task = dict(self.task) if self.task is not None else None
+        d: dict[str, Any] = {
+            "schema": CHECK_SCHEMA,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "range": {"base": self.base, "head": self.head},
+            "task": task,
+            "model": dict(self.model) if self.model is not None else None,
+            "diff": self.diff.to_dict(),
+            "violations": [v.to_dict() for v in self.violations],
+            "warnings": list(self.warnings),
+            "proof": [p.to_dict() for p in self.proof],
+        }
+        if self.notes:
+            d["notes"] = list(self.notes)
+        for key, value in self.extra.items():
+            d[key] = value
+        return d
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """What one command decided: one result (check) or a whole range and its commits (ci)."""
+
+    overall: CheckResult
+    commits: tuple[CheckResult, ...] = ()
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        seen: list[Violation] = []
+        for r in (*self.commits, self.overall):
+            for v in r.violations:
+                if v not in seen:
+                    seen.append(v)
+        return tuple(seen)
+
+    @property
+    def exit_code(self) -> int:
+        return int(ExitCode.VIOLATIONS if self.violations else ExitCode.PASS)
+
+    @property
+    def verdict(self) -> str:
+        return "fail" if self.violations else "pass"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.overall.to_dict()
+        d["verdict"] = self.verdict
+        d["exit_code"] = self.exit_code
+        if self.commits:
+            d["commits"] = [dict(c.to_dict(), commit=c.label) for c in self.commits]
+        return d

@@ -1,0 +1,141 @@
+"""Hermetic real-git fixtures: temp HOME, no system config, pinned identity, no signing."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Author",
+    "GIT_AUTHOR_EMAIL": "author@example.org",
+    "GIT_COMMITTER_NAME": "Test Committer",
+    "GIT_COMMITTER_EMAIL": "committer@example.org",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00+00:00",
+}
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path_factory: pytest.TempPathFactory,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own HOME and a git that reads no system or user config."""
+    home = tmp_path_factory.mktemp("home")
+    for key in list(os.environ):
+        if key.startswith(("GIT_", "AVORELO_", "PRE_COMMIT")) or key in {
+                "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "NO_COLOR"}:
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_TEMPLATE_DIR", "")
+    for k, v in IDENTITY.items():
+        monkeypatch.setenv(k, v)
+    (home / ".gitconfig").write_text(
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgSign = false\n[tag]\n\tgpgSign = false\n"
+        "[protocol \"file\"]\n\tallow = always\n")
+    # Shared by every test that drives the pre-commit framework (the brief: one cache).
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(_pre_commit_home(tmp_path_factory)))
+    yield home
+
+
+_PC_HOME: list[Path] = []
+
+
+def _pre_commit_home(factory: pytest.TempPathFactory) -> Path:
+    shared = os.environ.get("AVORELO_TEST_PRE_COMMIT_HOME")
+    if shared:
+        return Path(shared)
+    if not _PC_HOME:
+        _PC_HOME.append(factory.getbasetemp() / "pre-commit-home")
+    return _PC_HOME[0]
+
+
+class GitRepo:
+    """A real repository in a temp dir, with helpers that call the real git and the real CLI."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def git(self, *args: str, check: bool = True, input: bytes | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+        full_env = dict(os.environ, **(env or {}))
+        proc = subprocess.run(["git", *args], cwd=self.path, input=input, env=full_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: "
+                                 f"{proc.stderr.decode(errors='replace')}")
+        return proc
+
+    def write(self, rel: str | bytes, content: str | bytes = "x\n") -> Path:
+        p = self.path / os.fsdecode(rel) if isinstance(rel, bytes) else self.path / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            content = content.encode()
+        p.write_bytes(content)
+        return p
+
+    def add(self, *paths: str) -> None:
+        self.git("add", "-A", "--", *(paths or (".",)))
+
+    def commit(self, message: str = "commit", *extra: str) -> str:
+        self.git("commit", "-q", "--no-verify", "-m", message, *extra)
+        return self.head()
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").stdout.decode().strip()
+
+    def gate(self, *args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return run_gate(*args, cwd=cwd or self.path, input=input, env=env)
+
+
+def run_gate(*args: str, cwd: Path, input: bytes | None = None,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real console entry point in a subprocess (what hooks and users run)."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "avorelo_gate", *args], cwd=cwd, input=input,
+                          env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+    return subprocess.CompletedProcess(proc.args, proc.returncode,
+                                       proc.stdout.decode("utf-8", "replace"),
+                                       proc.stderr.decode("utf-8", "replace"))
+
+
+def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int,
+                       *needles: str) -> None:
+    """Bad input: the expected exit code, one line naming the culprit, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> GitRepo:
+    path = tmp_path / "repo"
+    path.mkdir()
+    r = GitRepo(path)
+    r.git("init", "-q")
+    return r
+
+
+@pytest.fixture
+def make_repo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    counter = [0]
+
+    def _make(name: str | None = None, *init_args: str) -> GitRepo:
+        counter[0] += 1
+        path = tmp_path / (name or f"repo{counter[0]}")
+        path.mkdir(parents=True)
+        r = GitRepo(path)
+        r.git("init", "-q", *init_args)
+        return r
+
+    return _make

@@ -107,6 +107,8 @@ class Git:
         for key in _ALWAYS_STRIPPED:
             env.pop(key, None)
         env["GIT_OPTIONAL_LOCKS"] = "0"  # never take index.lock for a read (status refresh)
+        # refs/replace could swap a commit's tree or message under the gate.
+        env["GIT_NO_REPLACE_OBJECTS"] = "1"
         env.setdefault("LC_ALL", "C")
         return cls(cwd=cwd or os.getcwd(), env=env)
 
@@ -314,9 +316,6 @@ class Repo:
         proc = self.git.run("config", "--get", key, ok=(0, 1), pinned=False)
         return proc.stdout.decode("utf-8", "replace").rstrip("\n") if proc.returncode == 0 else None
 
-    def commit_message(self, commit: str) -> str:
-        return self.git.out("cat-file", "commit", commit).split(b"\n\n", 1)[-1].decode(
-            "utf-8", "replace")
 
 
 def parse_raw_numstat(out: bytes) -> list[RawEntry]:
@@ -339,9 +338,9 @@ def parse_raw_numstat(out: bytes) -> list[RawEntry]:
                                   binary)
         i += 1
     entries = []
-    for status, name, old_mode, new_mode, old_blob, new_blob in raw:
-        added, removed, binary = counts.get(name, (0, 0, False))
-        entries.append(RawEntry(status=status, path=name, old_mode=old_mode, new_mode=new_mode,
+    for status, path, old_mode, new_mode, old_blob, new_blob in raw:
+        added, removed, is_binary = counts.get(path, (0, 0, False))
+        entries.append(RawEntry(status=status, path=path, old_mode=old_mode, new_mode=new_mode,
                                 old_blob=old_blob, new_blob=new_blob, added=added,
-                                removed=removed, binary=binary))
+                                removed=removed, binary=is_binary))
     return entries

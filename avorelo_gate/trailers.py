@@ -83,7 +83,7 @@ def comment_char(repo: Repo) -> str:
                         ok=(0, 1), pinned=False)
     lines = [ln for ln in proc.stdout.decode("utf-8", "replace").split("\n") if ln]
     value = lines[-1].partition(" ")[2] if lines else "#"
-    return "#" if value.lower() == "auto" else value
+    return "#" if value == "auto" else value
 
 
 def _parse_isolated(env: Mapping[str, str], comment: str, message: str) -> tuple[Trailer, ...]:

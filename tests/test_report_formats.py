@@ -6,6 +6,7 @@ a SARIF schema, an XML parser, a Markdown table) and must say exactly what the g
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ PAYLOADS = [
     "\x85::error::next-line",
     "tab\there",
 ]
+
+# A path git gave as bytes that are not UTF-8, decoded with surrogateescape.
+UNDECODABLE = Violation("protected", "m", path="bad\udcffname")
 
 # A path may hold anything but NUL and must be non-empty; every other field may hold anything.
 texts = st.text(max_size=40)
@@ -154,7 +158,8 @@ def assert_github_faithful(report: GateReport, output: str) -> None:
     notes = github.unique_texts(report, "notes")
     assert [c.name for c in commands] == (["error"] * len(report.violations)
                                           + ["warning"] * len(warnings) + ["notice"] * len(notes))
-    for command, violation in zip(commands, report.violations):
+    errors = commands[:len(report.violations)]
+    for command, violation in zip(errors, report.violations, strict=True):
         assert_error_matches(command, violation)
     assert [c.data for c in commands if c.name == "warning"] == list(warnings)
     assert [c.data for c in commands if c.name == "notice"] == list(notes)
@@ -237,7 +242,7 @@ def test_render_github_annotation_properties() -> None:
 
 
 def test_render_github_undecodable_path_is_printable() -> None:
-    report = GateReport(make_result(violations=(Violation("protected", "m", path="bad\udcffname"),)))
+    report = GateReport(make_result(violations=(UNDECODABLE,)))
     output = github.render_github(report, token=TOKEN)
     output.encode("utf-8")   # a lone surrogate would make printing it crash
     commands, _ = run_as_runner(output)
@@ -248,7 +253,9 @@ def test_render_github_passing_report_has_no_annotations() -> None:
     report = GateReport(make_result())
     commands, echoed = run_as_runner(github.render_github(report, token=TOKEN))
     assert commands == []
-    assert echoed[0] == github.ECHO_PREFIX + f"pass: 0 violations, 0 warnings (range {SHA_A}..{SHA_B})"
+    summary = f"pass: 0 violations, 0 warnings (range {SHA_A}..{SHA_B})"
+    assert echoed == [github.ECHO_PREFIX + summary, github.ECHO_PREFIX + "task: AUTH-142",
+                      github.ECHO_PREFIX + "model: claude-haiku-4-5 (light)"]
 
 
 # --- the job summary ------------------------------------------------------------------------
@@ -355,28 +362,53 @@ def test_write_step_summary_io_error_is_environment_failure(tmp_path: Path) -> N
 
 def test_write_step_summary_undecodable_path(tmp_path: Path) -> None:
     target = tmp_path / "summary.md"
-    report = GateReport(make_result(violations=(Violation("protected", "m", path="bad\udcffname"),)))
+    report = GateReport(make_result(violations=(UNDECODABLE,)))
     github.write_step_summary(report, {"GITHUB_STEP_SUMMARY": str(target)})
     assert "bad\\\\xffname" in target.read_text(encoding="utf-8")
 
 
 # --- SARIF ----------------------------------------------------------------------------------
 
-def validate_sarif(text: str) -> Any:
+@functools.cache
+def package_sarif_validator() -> jsonschema.Draft202012Validator:
     # pydantic-sarif's models are generated from the published OASIS schema (extra="forbid"),
-    # so both its model and the JSON schema it yields check the log against that schema.
+    # so the JSON schema they yield is that schema, checked here by jsonschema.
+    from pydantic_sarif.model import StaticAnalysisResultsFormatSarifVersion210JsonSchema as Log
+
+    return jsonschema.Draft202012Validator(Log.model_json_schema(by_alias=True))
+
+
+def validate_sarif(text: str) -> Any:
     from pydantic_sarif.model import StaticAnalysisResultsFormatSarifVersion210JsonSchema as Log
 
     log = json.loads(text)
-    Log.model_validate_json(text)
-    jsonschema.validate(log, Log.model_json_schema(by_alias=True),
-                        cls=jsonschema.Draft202012Validator)
+    Log.model_validate_json(text)   # and the models themselves, as a second reading
+    package_sarif_validator().validate(log)
     return log
 
 
 def test_render_sarif_valid_against_package_schema() -> None:
     validate_sarif(sarif.render_sarif(hostile_report("a\n::error::x"), "0.1.0"))
     validate_sarif(sarif.render_sarif(GateReport(make_result()), "0.1.0"))
+
+
+@pytest.mark.parametrize("breakage", ["unknown-key", "bad-level", "no-message"])
+def test_sarif_validators_reject_a_broken_log(breakage: str) -> None:
+    # The checks above mean something only if the schema they use is strict.
+    log = json.loads(sarif.render_sarif(hostile_report("x"), "1"))
+    result = log["runs"][0]["results"][0]
+    if breakage == "unknown-key":
+        result["severity"] = "high"
+    elif breakage == "bad-level":
+        result["level"] = "fatal"
+    else:
+        del result["message"]
+    with pytest.raises(jsonschema.ValidationError):
+        package_sarif_validator().validate(log)
+    if SHARED_SARIF_SCHEMA.exists():
+        schema = json.loads(SHARED_SARIF_SCHEMA.read_text(encoding="utf-8"))
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.Draft4Validator(schema).validate(log)
 
 
 @pytest.mark.skipif(not SHARED_SARIF_SCHEMA.exists(), reason="shared/schemas not beside the repo")
@@ -463,6 +495,12 @@ def parse_junit(text: str) -> Element:
     return root
 
 
+def find(element: Element, path: str) -> Element:
+    found = element.find(path)
+    assert found is not None, path
+    return found
+
+
 def assert_counts(root: Element) -> None:
     total = failures = 0
     for suite in root.iter("testsuite"):
@@ -491,13 +529,14 @@ def test_render_junit_suites_and_cases() -> None:
     first = suites[0].findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in first] == [
         (f"avorelo-gate.{SHA_A}", "out-of-scope"), (f"avorelo-gate.{SHA_A}", "budget-files")]
-    failure = first[0].find("failure")
+    failure = find(first[0], "failure")
     assert failure.get("type") == "out-of-scope"
-    assert "docs/x.md: outside" in failure.text and "docs/y.md: also outside" in failure.text
-    assert "narrow it" in failure.text
+    assert failure.get("message") == "2 violations; first: outside"
+    assert failure.text == ("docs/x.md: outside\n  To fix: narrow it\n"
+                            "docs/y.md: also outside")
     assert [c.get("name") for c in suites[1].findall("testcase")] == ["gate"]
     assert suites[1].findall("testcase/failure") == []
-    assert "old proof" in suites[2].find("system-out").text
+    assert find(suites[2], "system-out").text == "warning: old proof"
     assert (root.get("tests"), root.get("failures")) == ("5", "4")
 
 
@@ -513,7 +552,7 @@ def test_render_junit_survives_illegal_characters(payload: str) -> None:
 def test_render_junit_escapes_are_visible() -> None:
     report = GateReport(make_result(violations=(
         Violation("protected", "nul\x00here", path="bad\udcffname"),)))
-    failure = parse_junit(junit_out.render_junit(report)).find("testsuite/testcase/failure")
+    failure = find(parse_junit(junit_out.render_junit(report)), "testsuite/testcase/failure")
     assert failure.text == "bad\\xffname: nul\\x00here"
     assert failure.get("message") == "nul\\x00here"
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,8 +15,8 @@ from avorelo_gate.git import Git, Repo
 from avorelo_gate.trailers import (
     Trailer,
     TrailerDeclaration,
-    commit_trailers,
     comment_char,
+    commit_trailers,
     declaration_from,
     parse_message,
     skip_blank_lines,
@@ -73,7 +73,8 @@ CORPUS: list[tuple[str, str, list[tuple[str, str]]]] = [
      [("Task-Scope", "src/a/**, src/b/**"), ("Task", "A")]),
     ("continuation-tab-crlf", "Fix\r\n\r\nTools-Used: pytest,\r\n\truff\r\n",
      [("Tools-Used", "pytest,\r ruff")]),
-    ("case-insensitive-repeat", "Fix\n\ntask: A-1\nTASK: A-1\n", [("task", "A-1"), ("TASK", "A-1")]),
+    ("case-insensitive-repeat", "Fix\n\ntask: A-1\nTASK: A-1\n",
+     [("task", "A-1"), ("TASK", "A-1")]),
     ("space-before-colon", "Fix\n\nTask : X\nModel\t: m\n", [("Task", "X"), ("Model", "m")]),
     ("equals-is-not-a-separator", "Fix\n\nTask=X\n", []),
     ("indented-is-continuation", "Fix\n\n Task: X\n", []),
@@ -193,11 +194,10 @@ def set_config(r: GitRepo, items: tuple[tuple[str, str], ...], *where: str) -> N
         r.git("config", *where, "--add", key, value)
 
 
-def test_parse_message_hostile_config_changes_nothing(make_repo: MakeRepo,
-                                                      hermetic_env: Path) -> None:
+def test_parse_message_hostile_config_changes_nothing(make_repo: MakeRepo) -> None:
     clean, hostile = make_repo("clean"), make_repo("hostile")
     set_config(hostile, HOSTILE_CONFIG)
-    set_config(hostile, (("trailer.task.key", "Model"),), "--global")
+    set_config(hostile, (("trailer.task.key", "Model"),), "--global")  # the temp HOME
     # A hook runs under `git -c ...`: git hands that config on in GIT_CONFIG_PARAMETERS.
     environ = dict(os.environ, GIT_CONFIG_PARAMETERS="'trailer.task-scope.key'='Tools-Used'")
     clean_repo, hostile_repo = repo_of(clean), repo_of(hostile, environ)
@@ -209,14 +209,16 @@ def test_parse_message_hostile_config_changes_nothing(make_repo: MakeRepo,
     assert changed >= 5  # the hostile config really would have changed git's answer
 
 
-def test_parse_message_outside_any_repository(make_repo: MakeRepo, tmp_path: Path) -> None:
-    # The isolated git must not discover the repository we run from (nor the one around TMPDIR).
+def test_parse_message_outside_any_repository(make_repo: MakeRepo,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # The isolated git must not discover a repository around its temp dir (TMPDIR may well
+    # be inside a work tree): GIT_CEILING_DIRECTORIES stops it.
     r = make_repo("outer")
     r.git("config", "trailer.tsk.key", "Task")
     inner = r.path / "tmp"
     inner.mkdir()
-    environ = dict(os.environ, TMPDIR=str(inner))
-    got = parse_message(repo_of(r, environ), "Fix\n\ntsk: X\n")
+    monkeypatch.setattr(tempfile, "tempdir", str(inner))
+    got = parse_message(repo_of(r), "Fix\n\ntsk: X\n")
     assert pairs(got) == [("tsk", "X")]
 
 
@@ -301,11 +303,16 @@ line = st.one_of(
 
 @st.composite
 def messages(draw: st.DrawFn) -> str:
-    lines = draw(st.lists(line, max_size=12))
-    subject = draw(st.sampled_from(["Fix it", "", "Task: SUBJECT"]))
+    """A subject, some body paragraphs and a last paragraph that is mostly trailer lines."""
+    subject = draw(st.sampled_from(["Fix it", "", "Task: SUBJECT", "# comment"]))
+    lines = [subject]
+    for paragraph in draw(st.lists(st.lists(line, min_size=1, max_size=4), max_size=2)):
+        lines += ["", *paragraph]
+    last = draw(st.lists(st.one_of(trailer_line, trailer_line, trailer_line, line), max_size=8))
+    lines += ["", *last] if last else []
     end = draw(st.sampled_from(["\n", "\r\n"]))
     final = draw(st.sampled_from([end, ""]))
-    return end.join([subject, *lines]) + final
+    return end.join(lines) + final
 
 
 GIT_SETTINGS = settings(max_examples=60, deadline=None,

@@ -74,7 +74,8 @@ def _log_lines(report: GateReport) -> Iterator[str]:
     if overall.model:
         yield f"model: {_model_text(overall.model)}"
     for commit in report.commits:
-        yield f"commit {commit.label}: {commit.verdict}, {_count(len(commit.violations), 'violation')}"
+        count = _count(len(commit.violations), "violation")
+        yield f"commit {commit.label}: {commit.verdict}, {count}"
 
 
 def _annotations(report: GateReport) -> Iterator[str]:
@@ -206,7 +207,8 @@ def _violations_table(report: GateReport) -> str:
 
 def _violation_cells(v: Violation, with_commit: bool) -> list[str]:
     where = "" if v.path is None else v.path + (f":{v.line}" if v.line else "")
-    cells = [v.rule, *([v.commit or "range"] if with_commit else []), where, v.message, v.hint or ""]
+    commit = [v.commit or "range"] if with_commit else []
+    cells = [v.rule, *commit, where, v.message, v.hint or ""]
     return [escape_markdown(c) for c in cells]
 
 

@@ -135,6 +135,35 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         return int(ExitCode.BAD_INPUT) if failed else 0
 
     @cli.command()
+    @click.option("--task", "task_id", metavar="ID", help="The task (else AVORELO_TASK or "
+                  ".avorelo/task.yaml).")
+    @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+    def context(task_id: str | None, fmt: str) -> int:
+        """Print the task's assembled context (paths, sizes, blob ids) at HEAD, for an
+        orchestrator to hand to an agent."""
+        import json
+
+        from avorelo_gate.context import assemble, render_context_text
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.snapshot import WORKTREE, Snapshot
+        from avorelo_gate.task import resolve_task
+
+        repo = open_repo(environ=environ)
+        task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=task_id, environ=environ)
+        if not task.declared:
+            raise BadInputError("no task declared: pass --task ID, set AVORELO_TASK, or "
+                                "create .avorelo/task.yaml")
+        ctx = assemble(repo, repo.head, task.context)
+        if fmt == "json":
+            click.echo(json.dumps({"task": task.id, **ctx.to_dict(),
+                                   "violations": [v.to_dict() for v in ctx.violations]},
+                                  indent=2))
+        else:
+            click.echo(f"task {task.id}", nl=True)
+            click.echo(render_context_text(ctx), nl=False)
+        return 1 if ctx.violations else 0
+
+    @cli.command()
     @click.option("--keep", is_flag=True, help="Keep the throwaway repository.")
     def demo(keep: bool) -> int:
         """Show the whole flow on a throwaway repository."""

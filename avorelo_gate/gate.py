@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from avorelo_gate import change as changes
+from avorelo_gate.approvals import evaluate_approvals, evaluate_tools, tools_record
 from avorelo_gate.change import Change
+from avorelo_gate.context import assemble
 from avorelo_gate.engine import Options, evaluate, load_policy
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git import Git, Repo
 from avorelo_gate.policy import Policy
-from avorelo_gate.result import CheckResult, GateReport
+from avorelo_gate.result import CheckResult, GateReport, Violation
 from avorelo_gate.task import ResolvedTask, resolve_task
 from avorelo_gate.trailers import (
     TrailerDeclaration,
@@ -38,6 +41,7 @@ class CheckRequest:
     allow_policy_change: bool = False
     message_known: bool = True
     amend: bool = False                  # the commit being made replaces HEAD
+    signals: bool = False                # ci: platform approval signals count
 
 
 def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) -> Repo:
@@ -109,4 +113,29 @@ def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
                       message_known=req.message_known,
                       label=change.mode if change.mode in ("staged", "worktree", "range")
                       else change.head)
-    return evaluate(change, task, policy, options)
+    path_violations, path_extra = _task_path_checks(repo, change, task, policy, req, environ)
+    result = evaluate(change, task, policy, options, extra_violations=path_violations)
+    return replace(result, extra={**result.extra, **path_extra})
+
+
+def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
+                      req: CheckRequest, environ: Mapping[str, str]) -> \
+        tuple[tuple[Violation, ...], dict[str, Any]]:
+    """Context, tools and approvals: what the task was given, used and who signed off."""
+    violations: list[Violation] = []
+    extra: dict[str, Any] = {}
+    if task.context:
+        base = change.base_commit if change.base_commit != repo.empty_tree else None
+        ctx = assemble(repo, base, task.context)
+        violations.extend(ctx.violations)
+        extra["context"] = ctx.to_dict()
+    violations.extend(evaluate_tools(task))
+    if task.tools is not None or task.tools_used:
+        extra["tools"] = tools_record(task)
+    if policy.approvals and req.message_known:
+        outcomes, missing = evaluate_approvals(policy, task, change.touched, environ,
+                                               signals=req.signals)
+        violations.extend(missing)
+        if outcomes:
+            extra["approvals"] = [o.to_dict() for o in outcomes]
+    return tuple(violations), extra

@@ -282,6 +282,27 @@ class Repo:
                 entries[fsdecode(name)] = blob
         return entries
 
+    def list_sized(self, where: str) -> dict[str, tuple[str, int]]:
+        """Every file in a commit (or the index, ``where=":"``): path -> (blob id, size)."""
+        if where != ":":
+            out = self.git.out("ls-tree", "-r", "-l", "-z", "--full-tree", where)
+            entries = {}
+            for rec in zsplit(out):
+                meta, name = rec.split(b"\t", 1)
+                _mode, kind, blob, size = meta.decode().split()
+                if kind == "blob":
+                    entries[fsdecode(name)] = (blob, int(size))
+            return entries
+        blobs = self.list_blobs(":")
+        ids = list(dict.fromkeys(blobs.values()))
+        sizes: dict[str, int] = {}
+        if ids:
+            out = self.git.out("cat-file", "--batch-check", input=("\n".join(ids) + "\n").encode())
+            for line in out.decode().splitlines():
+                oid, _kind, size = line.split()
+                sizes[oid] = int(size)
+        return {p: (b, sizes.get(b, 0)) for p, b in blobs.items()}
+
     def cat_objects(self, names: Sequence[str]) -> dict[str, tuple[str, bytes] | None]:
         """Read several objects (``HEAD:path``, ``:path``, blob ids) through one
         ``cat-file --batch``: name -> (object id, content), or None when it does not exist."""

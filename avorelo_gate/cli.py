@@ -107,6 +107,11 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         for done in install_hooks(repo, hooks, force):
             extra = f" (previous hook kept at {done.backup})" if done.backup else ""
             click.echo(f"{done.hook}: {done.action} at {done.path}{extra}")
+        if not hooks or "post-rewrite" in hooks:
+            from avorelo_gate.notes import SHARE_HINT, configure_notes
+
+            click.echo("receipts follow amend and rebase: " + ", ".join(configure_notes(repo)))
+            click.echo(SHARE_HINT)
         return 0
 
     @cli.command()
@@ -170,5 +175,109 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         from avorelo_gate.demo import run_demo
 
         return run_demo(keep=keep, environ=environ, out=sys.stdout)
+
+    # Everything after the command's name is the command's own: its options are not ours.
+    @cli.command(context_settings={"ignore_unknown_options": True,
+                                   "allow_interspersed_args": False})
+    @click.option("--name", metavar="NAME", help="The record's name (default: the "
+                  "command's basename); a task's `command: NAME` requirement asks for it.")
+    @click.argument("command", nargs=-1, type=click.UNPROCESSED)
+    def prove(name: str | None, command: tuple[str, ...]) -> int:
+        """Run CMD (no shell), show and keep its output, and record its exit code, duration,
+        artifacts' sha256 and the content it ran against. Exits with CMD's code.
+
+        Usage: avorelo-gate prove [--name NAME] -- CMD [ARGS...]"""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.prove import run_prove
+
+        return run_prove(open_repo(environ=environ), name, list(command), environ)
+
+    @cli.command()
+    @click.option("--base", required=True, metavar="REF",
+                  help="The target branch (or its sha); the policy is read at the merge base.")
+    @click.option("--head", default="HEAD", show_default=True, metavar="REF",
+                  help="The pull request's tip.")
+    @click.option("--allow-policy-change", is_flag=True,
+                  help="A maintainer's explicit permission to change .avorelo/policy.yaml "
+                  "(or AVORELO_ALLOW_POLICY_CHANGE=1).")
+    @click.option("--format", "fmt", type=_FORMAT, help="Output format (default text; github "
+                  "under GITHUB_ACTIONS=true).")
+    @click.option("--output", type=click.Path(dir_okay=False),
+                  help="Write the formatted result here (text still goes to stdout).")
+    def ci(base: str, head: str, allow_policy_change: bool, fmt: str | None,
+           output: str | None) -> int:
+        """Pull-request mode: every commit in merge-base(BASE, HEAD)..HEAD and the range as a
+        whole, under the policy of the base."""
+        from avorelo_gate.ci import CiRequest, run_ci
+        from avorelo_gate.gate import open_repo
+
+        req = CiRequest(base=base, head=head, allow_policy_change=allow_policy_change)
+        return emit(run_ci(open_repo(environ=environ), req, environ), fmt, output, environ)
+
+    @cli.group()
+    def receipt() -> None:
+        """Read, verify and (re)record the receipts on refs/notes/avorelo."""
+
+    @receipt.command("show")
+    @click.argument("rev", required=False)
+    @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+                  show_default=True, help="json: the receipt exactly as stored.")
+    def receipt_show(rev: str | None, fmt: str) -> int:
+        """Show the receipt of REV (default HEAD)."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.receipt_commands import show
+
+        return show(open_repo(environ=environ), rev, fmt, environ).emit()
+
+    @receipt.command("list")
+    @click.argument("spec", metavar="[RANGE]", required=False)
+    @click.option("-n", "--max-count", "count", type=click.IntRange(min=1), default=None,
+                  help="At most this many commits (default 20 unless RANGE is A..B).")
+    def receipt_list(spec: str | None, count: int | None) -> int:
+        """One line per commit: sha, task, verdict, weight, model (default: the last 20
+        commits of HEAD)."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.receipt_commands import list_receipts
+
+        return list_receipts(open_repo(environ=environ), spec, count).emit()
+
+    @receipt.command("verify")
+    @click.argument("spec", metavar="[RANGE]", required=False)
+    @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+                  show_default=True)
+    def receipt_verify(spec: str | None, fmt: str) -> int:
+        """Recompute each receipt from its commit (RANGE A..B, or one REV; default HEAD);
+        exit 1 on receipt-missing or receipt-invalid."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.receipt_commands import verify
+
+        return verify(open_repo(environ=environ), spec, fmt, environ).emit()
+
+    @receipt.command("record")
+    @click.argument("rev", required=False)
+    def receipt_record(rev: str | None) -> int:
+        """Record (or repair) the receipt of REV (default HEAD) from the commit itself."""
+        from avorelo_gate.gate import open_repo
+        from avorelo_gate.receipt_commands import record_receipt
+
+        return record_receipt(open_repo(environ=environ), rev, environ).emit()
+
+    @cli.command()
+    @click.option("--task", "task_id", metavar="ID", help="The task (.avorelo/tasks/ID.yaml).")
+    @click.option("--scope", "scopes", multiple=True, metavar="PATTERN",
+                  help="Route for these paths (repeatable; replaces the task's scope).")
+    @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
+                  show_default=True)
+    def route(task_id: str | None, scopes: tuple[str, ...], fmt: str) -> int:
+        """Recommend a model weight for a task, from its scope, budget and risk and from the
+        receipts of earlier work on the same paths."""
+        from avorelo_gate.git import Git
+        from avorelo_gate.route import render_route
+        from avorelo_gate.route import route as run_route
+
+        # Not gate.open_repo: importing the whole engine would cost route a third of its time.
+        found = run_route(Git.from_environ(None, environ).repo(), task_id, scopes, environ)
+        click.echo(render_route(found, fmt), nl=False)
+        return 0
 
     return cli

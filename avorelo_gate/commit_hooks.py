@@ -2,9 +2,10 @@
 
 pre-commit runs before the message exists, so the rules a message can still satisfy
 (``no-task``) wait for commit-msg; everything a trailer cannot change (it can only narrow a
-scope) is decided at once. ``git commit --amend`` is only visible to prepare-commit-msg (git
-passes ``commit HEAD``), so that hook leaves a marker for commit-msg, which then diffs the
-index against HEAD's parent, as the amended commit will be.
+scope) is decided at once. ``git commit --amend`` is read from the argv of the ``git commit``
+above us (``invocation``); where that cannot be read, from prepare-commit-msg's ``commit HEAD``
+(absent with ``-m``), left as a marker for commit-msg. An amend diffs the index against HEAD's
+parent, as the amended commit will be.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from collections.abc import Mapping
 
 from avorelo_gate.atomic import write_atomic
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.gate import CheckRequest, open_repo, run_check
+from avorelo_gate.gate import CheckRequest, check_request, open_repo, run_check
 from avorelo_gate.git import Repo
+from avorelo_gate.invocation import commit_amends
 from avorelo_gate.result import GateReport
 
 MARKER = "prepare-commit-msg.json"
@@ -28,7 +30,8 @@ def _marker_path(repo: Repo) -> str:
 
 def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
     repo = open_repo(environ=environ)
-    return run_check(repo, CheckRequest(message_known=False), environ)
+    return run_check(repo, CheckRequest(message_known=False, amend=bool(commit_amends())),
+                     environ)
 
 
 def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
@@ -36,8 +39,15 @@ def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", "")
     sha = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_OBJECT_NAME", "")
     repo = open_repo(environ=environ)
-    marker = {"amend": source == "commit" and sha == "HEAD", "head": repo.head}
+    amend = commit_amends()
+    if amend is None:  # unknown: git's hint (also given for -c/-C HEAD, which do not amend)
+        amend = source == "commit" and sha == "HEAD"
+    marker = {"amend": amend, "head": repo.head}
     write_atomic(_marker_path(repo), json.dumps(marker).encode())
+    # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
+    # attached to this one.
+    from avorelo_gate.recording import clear_pending
+    clear_pending(repo)
     return 0
 
 
@@ -60,5 +70,11 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     if not msgfile:
         raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
     repo = open_repo(environ=environ)
-    req = CheckRequest(message_file=msgfile, amend=take_amend_marker(repo))
-    return run_check(repo, req, environ)
+    marked = take_amend_marker(repo)
+    amend = commit_amends()
+    req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)
+    checked = check_request(repo, req, environ)
+    if checked.result.exit_code == 0:
+        from avorelo_gate.recording import leave_pending
+        leave_pending(repo, req, checked, environ)
+    return GateReport(overall=checked.result)

@@ -153,6 +153,8 @@ def step_in_scope(d: DemoRepo) -> None:
     d.git("add", "-A")
     d.expect("git commit (hooks run)", d.git(
         "commit", "-q", "-m", "Friendlier greeting\n\nTask: DEMO-1\n"), 0)
+    d.expect("the post-commit hook attached a receipt: avorelo-gate receipt show",
+             d.gate("receipt", "show"), 0)
 
 
 def step_out_of_scope(d: DemoRepo) -> None:
@@ -172,4 +174,59 @@ def step_out_of_scope(d: DemoRepo) -> None:
              d.git("commit", "-q", "-m", "Greet\n\nTask: DEMO-1\n"), 0)
 
 
-STEPS = [step_setup, step_in_scope, step_out_of_scope]
+PROOF_TASK = """\
+id: DEMO-2
+title: A louder greeting, with the tests run through the gate
+scope: ["src/**", "tests/**"]
+budget: {max_files: 5, max_lines: 100}
+model: {weight: light, name: claude-haiku-4-5}
+proof:
+  - command: tests        # a fresh, passing `avorelo-gate prove --name tests` run
+"""
+
+# The demo's "test suite": one assertion, so the step needs nothing but this interpreter.
+DEMO_TEST = ("import sys; sys.path.insert(0, 'src'); import greet; "
+             "assert greet.greet('Ada').startswith('Hello'); print('1 test passed')")
+
+
+def step_proof(d: DemoRepo) -> None:
+    d.step("Proof: the task owes a passing `tests` run on exactly the committed content")
+    prove = [sys.executable, "-m", "avorelo_gate", "prove", "--name", "tests", "--",
+             sys.executable, "-c", DEMO_TEST]
+    message = "Louder greeting\n\nTask: DEMO-2\n"
+    d.write(".avorelo/tasks/DEMO-2.yaml", PROOF_TASK)
+    d.write("src/greet.py", "def greet(name):\n    return f'Hello, {name}!!'\n")
+    d.git("add", "-A")
+    d.expect("avorelo-gate prove --name tests -- python -c '<the tests>'", d.run(prove), 0)
+    d.expect("git commit passes: the tests ran on exactly this content",
+             d.git("commit", "-q", "-m", message), 0)
+    d.write("src/greet.py", "def greet(name):\n    return f'Hello, {name}!!!'\n")
+    d.git("add", "-A")
+    refused = d.git("commit", "-q", "-m", message)
+    d.expect("an edit after the tests: the commit is refused", refused, 1)
+    named = "proof-stale" in refused.stdout and "src/greet.py was edited" in refused.stdout
+    d.expect("the verdict is proof-stale and names src/greet.py",
+             subprocess.CompletedProcess([], 0 if named else 1, "", ""), 0, show=False)
+    d.expect("prove again on the edited content", d.run(prove), 0)
+    d.expect("now the commit passes", d.git("commit", "-q", "-m", message), 0)
+
+
+NEXT_TASK = """\
+id: DEMO-3
+title: Greet in French too
+scope: ["src/**"]
+budget: {max_files: 2, max_lines: 40}
+risk: low
+"""
+
+
+def step_route(d: DemoRepo) -> None:
+    d.step("Routing: which model weight for the next task, from the receipts so far")
+    d.write(".avorelo/tasks/DEMO-3.yaml", NEXT_TASK)
+    root = d.git("rev-list", "--max-parents=0", "HEAD").stdout.strip()
+    d.expect("every commit since the hooks went in has a valid receipt: receipt verify",
+             d.gate("receipt", "verify", f"{root}..HEAD"), 0)
+    d.expect("avorelo-gate route --task DEMO-3", d.gate("route", "--task", "DEMO-3"), 0)
+
+
+STEPS = [step_setup, step_in_scope, step_out_of_scope, step_proof, step_route]

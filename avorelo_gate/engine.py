@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass
 
 from avorelo_gate.change import Change
-from avorelo_gate.git import Repo, display_path
+from avorelo_gate.git import Repo, fsencode
 from avorelo_gate.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
 from avorelo_gate.result import CheckResult, DiffSummary, Violation
 from avorelo_gate.scope import Matcher
@@ -44,12 +44,27 @@ def is_task_file(path: str) -> bool:
     return path == TASK_PATH or path.startswith(TASKS_DIR + "/")
 
 
+def shell_path(path: str) -> str:
+    """``path`` as a shell word naming exactly its bytes, for a hint a person pastes.
+
+    display_path's escapes are for reading, not for a shell (``new\\nline`` would name
+    another file). A name a terminal shows as it is gets plain quoting; any other becomes
+    ANSI-C quoting (``$'...'``: bash, zsh, ksh) with every unusual byte as ``\\xHH``.
+    """
+    raw = fsencode(path)
+    text = raw.decode("utf-8", "replace")
+    if "\ufffd" not in text and text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(chr(b) if 0x20 <= b < 0x7F and b not in b"'\\" else f"\\x{b:02x}"
+                          for b in raw) + "'"
+
+
 def _scope_hint(path: str, task: ResolvedTask) -> str:
     directory = posixpath.dirname(path)
     suggestion = f"{directory}/**" if directory else path
     where = task.file or "the task's Task-Scope trailer"
     return (f"add {suggestion!r} to scope in {where} if the task needs it, or unstage it: "
-            f"git restore --staged -- {shlex.quote(display_path(path))}")
+            f"git restore --staged -- {shell_path(path)}")
 
 
 def evaluate(change: Change, task: ResolvedTask, policy: Policy,
@@ -66,7 +81,6 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
 
     for t in touched:
         p = t.path
-        shown = display_path(p)
         if p == POLICY_PATH:
             if not options.allow_policy_change:
                 violations.append(Violation(
@@ -77,14 +91,15 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         if protected.match(p):
             violations.append(Violation(
                 "protected", "protected by the policy; no task may touch it", p,
-                f"unstage it: git restore --staged -- {shlex.quote(shown)}"))
+                f"unstage it: git restore --staged -- {shell_path(p)}"))
             continue
         if is_task_file(p):
             continue  # task files are part of the work they declare (recorded below)
         if forbid.match(p):
             violations.append(Violation(
-                "forbidden", f"forbidden by task {task.id or '(unnamed)'} ({task.file or 'forbid'})", p,
-                f"unstage it: git restore --staged -- {shlex.quote(shown)}"))
+                "forbidden",
+                f"forbidden by task {task.id or '(unnamed)'} ({task.file or 'forbid'})", p,
+                f"unstage it: git restore --staged -- {shell_path(p)}"))
             continue
         if scopes and not all(s.match(p) for s in scopes):
             violations.append(Violation(

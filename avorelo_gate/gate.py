@@ -18,6 +18,7 @@ from avorelo_gate.engine import Options, evaluate, load_policy
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git import Git, Repo
 from avorelo_gate.policy import Policy
+from avorelo_gate.proofcheck import check_proof
 from avorelo_gate.result import CheckResult, GateReport, Violation
 from avorelo_gate.task import ResolvedTask, resolve_task
 from avorelo_gate.trailers import (
@@ -90,8 +91,23 @@ def allow_policy_change(req: CheckRequest, environ: Mapping[str, str]) -> bool:
         "1", "true", "yes")
 
 
+@dataclass(frozen=True)
+class Checked:
+    """One check with what it was judged against (receipts record the task and policy)."""
+
+    change: Change
+    task: ResolvedTask
+    policy: Policy
+    result: CheckResult
+
+
 def run_check(repo: Repo, req: CheckRequest,
               environ: Mapping[str, str] = os.environ) -> GateReport:
+    return GateReport(overall=check_request(repo, req, environ).result)
+
+
+def check_request(repo: Repo, req: CheckRequest,
+                  environ: Mapping[str, str] = os.environ) -> Checked:
     change = build_change(repo, req)
     declaration = None
     if req.message_file:
@@ -103,7 +119,7 @@ def run_check(repo: Repo, req: CheckRequest,
     base_commit = change.base_commit if change.base_commit != repo.empty_tree else None
     policy = load_policy(repo, base_commit, change.snapshot)
     result = check_change(repo, change, task, policy, req, environ)
-    return GateReport(overall=result)
+    return Checked(change=change, task=task, policy=policy, result=result)
 
 
 def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
@@ -114,8 +130,10 @@ def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
                       label=change.mode if change.mode in ("staged", "worktree", "range")
                       else change.head)
     path_violations, path_extra = _task_path_checks(repo, change, task, policy, req, environ)
-    result = evaluate(change, task, policy, options, extra_violations=path_violations)
-    return replace(result, extra={**result.extra, **path_extra})
+    proof = check_proof(repo, change, task, policy)
+    result = evaluate(change, task, policy, options,
+                      extra_violations=path_violations + proof.violations)
+    return replace(result, extra={**result.extra, **path_extra}, proof=proof.statuses)
 
 
 def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,

@@ -9,10 +9,16 @@ environment stripped of them (``no_git_env``).
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import re
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError, NotARepositoryError
 
@@ -27,10 +33,18 @@ PINNED_CONFIG: tuple[str, ...] = (
     "-c", "color.ui=never",
     "-c", "log.showSignature=false",
     "-c", "trailer.separators=:",
+    # A user's global attributes (``* -diff``) would mark every file binary and zero every line
+    # count, so every budget; the repository's own .gitattributes still apply.
+    "-c", f"core.attributesFile={os.devnull}",
 )
 
 # Variables that would redirect or reshape git's answers for *this* process tree.
 _ALWAYS_STRIPPED = ("GIT_EXTERNAL_DIFF", "GIT_DIFF_OPTS", "GIT_PAGER", "PAGER", "GIT_TRACE")
+
+# git's buffer_is_binary() looks for a NUL in the first 8000 bytes (xdiff-interface.c).
+BINARY_SNIFF_BYTES = 8000
+BINARY_CHECK_MAX_BYTES = 8 * 1024 * 1024
+_HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@", re.MULTILINE)
 
 EMPTY_TREE = {
     "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
@@ -55,6 +69,12 @@ def fsdecode(raw: bytes) -> str:
 
 def fsencode(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
+
+
+def top_literal(path: str) -> str:
+    """A pathspec for exactly ``path`` from the repository root, whatever the cwd (a hook or
+    a user may run us from a subdirectory; plain pathspecs are relative to it)."""
+    return f":(top,literal){path}"
 
 
 def display_path(path: str) -> str:
@@ -107,6 +127,7 @@ class Git:
         for key in _ALWAYS_STRIPPED:
             env.pop(key, None)
         env["GIT_OPTIONAL_LOCKS"] = "0"  # never take index.lock for a read (status refresh)
+        env["GIT_ATTR_NOSYSTEM"] = "1"  # the machine's attributes are not the repository's
         # refs/replace could swap a commit's tree or message under the gate.
         env["GIT_NO_REPLACE_OBJECTS"] = "1"
         env.setdefault("LC_ALL", "C")
@@ -155,9 +176,29 @@ class Git:
             lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
         git_dir, common_dir, bare, shallow, fmt, toplevel = lines[:6]
         head = lines[6] if proc.returncode == 0 and len(lines) > 6 else None
+        if head is None:
+            self._refuse_broken_head(common_dir)
         return Repo(git=self, git_dir=git_dir, common_dir=common_dir, bare=bare == "true",
                     shallow=shallow == "true", object_format=fmt, toplevel=toplevel or None,
                     head=head)
+
+
+    def _refuse_broken_head(self, common_dir: str) -> None:
+        """An unborn branch diffs against the empty tree; a HEAD that names a missing commit,
+        or a branch ref that exists but does not resolve, is a broken repository, which must
+        never read as a first commit (everything added, the policy from the index)."""
+        proc = self.run("symbolic-ref", "-q", "--no-recurse", "HEAD", ok=(0, 1, 128))
+        ref = fsdecode(proc.stdout).strip()
+        if proc.returncode != 0 or not ref:
+            raise GitError("HEAD names no commit and no branch: the repository is broken")
+        try:
+            with open(os.path.join(common_dir, "packed-refs"), "rb") as f:
+                packed = any(line.rstrip(b"\n").endswith(b" " + fsencode(ref)) for line in f)
+        except OSError:
+            packed = False
+        if packed or os.path.lexists(os.path.join(common_dir, *ref.split("/"))):
+            raise GitError(f"{ref} exists but does not point at a commit: the repository is "
+                           "broken (git fsck tells more)")
 
 
 @dataclass(frozen=True)
@@ -173,6 +214,13 @@ class RawEntry:
     added: int
     removed: int
     binary: bool
+
+
+@dataclass(frozen=True)
+class BlobEntry:
+    mode: str   # 100644, 100755, 120000 (a symlink)
+    oid: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -239,7 +287,8 @@ class Repo:
         return proc.stdout.decode().strip()
 
     def unmerged_paths(self) -> list[str]:
-        out = self.git.out("ls-files", "-u", "-z")
+        # ls-files lists only the cwd's subtree, relative to it: ask for all, by full name.
+        out = self.git.out("ls-files", "-u", "-z", "--full-name", "--", ":/")
         return sorted({fsdecode(rec.split(b"\t", 1)[1]) for rec in zsplit(out)})
 
     # -- diffs --------------------------------------------------------------------------
@@ -258,18 +307,138 @@ class Repo:
     def _diff(self, cmd: str, *args: str) -> list[RawEntry]:
         out = self.git.out(cmd, "-z", "--raw", "--numstat", "--no-renames", "--no-ext-diff",
                            "--no-textconv", "--full-index", *args, "--")
-        return parse_raw_numstat(out)
+        return self._recount_forced_binary(cmd, args, parse_raw_numstat(out))
+
+    def _recount_forced_binary(self, cmd: str, args: Sequence[str],
+                               entries: list[RawEntry]) -> list[RawEntry]:
+        """Attributes (``-diff``, ``binary``) can make git call a text file binary and count
+        0 lines, and an untracked .gitattributes or ``$GIT_DIR/info/attributes`` is local
+        state no other machine sees. A file is binary only when its content is (git's own
+        test: a NUL in the first 8000 bytes); a text file gets its lines counted."""
+        binary = [e for e in entries if e.binary]
+        if not binary:
+            return entries
+        blobs = self._blob_heads([b for e in binary for b in (e.old_blob, e.new_blob)
+                                  if b.strip("0")])
+        suspects = [e for e in binary if not self._content_is_binary(e, blobs)]
+        if not suspects:
+            return entries
+        counts = {e.path: self._text_counts(cmd, args, e.path) for e in suspects}
+        return [dataclasses.replace(e, added=counts[e.path][0], removed=counts[e.path][1],
+                                    binary=False) if e in suspects else e for e in entries]
+
+    def _text_counts(self, cmd: str, args: Sequence[str], path: str) -> tuple[int, int]:
+        # --numstat ignores --text when an attribute says -diff (git 2.39), a patch does not;
+        # its hunk headers carry the counts, and only they start with "@@" in a -U0 patch.
+        out = self.git.out(cmd, "-p", "--text", "-U0", "--no-renames", "--no-ext-diff",
+                           "--no-textconv", *args, "--", top_literal(path))
+        added = removed = 0
+        for m in _HUNK.finditer(out):
+            removed += int(m.group(1) or b"1")
+            added += int(m.group(2) or b"1")
+        return added, removed
+
+    def _content_is_binary(self, entry: RawEntry, blobs: Mapping[str, bytes | None]) -> bool:
+        heads = [blobs.get(b) for b in (entry.old_blob, entry.new_blob) if b.strip("0")]
+        if not entry.new_blob.strip("0") and entry.new_mode.startswith("100") and self.toplevel:
+            heads.append(_file_head(os.path.join(self.toplevel, entry.path)))
+        # Unknown (None: too big to read, unreadable): git's answer stands.
+        return any(h is None or b"\0" in h for h in heads)
+
+    def _blob_heads(self, oids: Sequence[str]) -> dict[str, bytes | None]:
+        """The first bytes of each blob small enough to read (one batch-check, one batch)."""
+        unique = list(dict.fromkeys(oids))
+        out = self.git.out("cat-file", "--batch-check", input="".join(
+            f"{o}\n" for o in unique).encode()).decode().splitlines()
+        small = [f[0] for f in (line.split() for line in out)
+                 if len(f) == 3 and int(f[2]) <= BINARY_CHECK_MAX_BYTES]
+        found = self.cat_objects(small)
+        return {o: (v[1][:BINARY_SNIFF_BYTES] if (v := found.get(o)) else None) for o in unique}
 
     def untracked(self) -> list[str]:
-        out = self.git.out("ls-files", "-o", "--exclude-standard", "-z")
+        out = self.git.out("ls-files", "-o", "--exclude-standard", "-z", "--full-name", "--",
+                           ":/")
         return [fsdecode(p) for p in zsplit(out)]
+
+    # -- content trees (proof freshness) -------------------------------------------------
+    def worktree_tree(self) -> str:
+        """The tree of the tracked files as they stand in the working tree.
+
+        Built in a throwaway copy of the index (``GIT_INDEX_FILE``, as ``git stash`` does) so
+        the user's index and its lock are never touched; only objects get written. Untracked
+        files are left out on purpose (README, "Proof"): a file counts once it is added, even
+        as ``git add -N``, so build output and caches never change the recorded content.
+        """
+        index = fsdecode(self.git.out("rev-parse", "--path-format=absolute", "--git-path",
+                                      "index")).rstrip("\n")
+        try:
+            # Beside the real index: a split index finds its shared part relative to it.
+            fd, tmp = tempfile.mkstemp(prefix="avorelo-index-", dir=os.path.dirname(index))
+            os.close(fd)
+        except OSError as e:
+            raise EnvironmentFailure(f"cannot create a temporary index: {e.strerror}") from e
+        try:
+            try:
+                # copy2 keeps the index's mtime: git's racy-git check compares file mtimes
+                # with it, and a fresh mtime would make a same-second edit look clean.
+                shutil.copy2(index, tmp)
+            except FileNotFoundError:
+                os.unlink(tmp)  # no index yet: git reads a missing index file as empty
+            git = dataclasses.replace(self.git, env={**self.git.env, "GIT_INDEX_FILE": tmp})
+            git.run("add", "-u", "--", ":/")
+            return git.out("write-tree").decode().strip()
+        except OSError as e:
+            raise EnvironmentFailure(f"cannot copy the index: {e.strerror}") from e
+        finally:
+            for leftover in (tmp, tmp + ".lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(leftover)
+
+    def changed_paths(self, a: str, b: str) -> list[tuple[str, str]]:
+        """(status letter, path) for every path whose content differs between trees a, b."""
+        out = self.git.out("diff-tree", "-r", "--no-renames", "--name-status", "-z", a, b, "--")
+        fields = zsplit(out)
+        return [(fields[i].decode()[:1], fsdecode(fields[i + 1]))
+                for i in range(0, len(fields) - 1, 2)]
+
+    def has_tree(self, oid: str) -> bool:
+        return self.git.run("cat-file", "-e", f"{oid}^{{tree}}", ok=(0, 1, 128)).returncode == 0
+
+    def blob_entry(self, where: str, path: str) -> BlobEntry | None:
+        """The entry at exactly ``path`` in the index (``where=":"``) or a tree-ish, when it
+        is a blob (a file or a symlink): its mode, id and size."""
+        if where == ":":
+            out = self.git.out("ls-files", "-s", "-z", "--full-name", "--", top_literal(path))
+        else:
+            out = self.git.out("--literal-pathspecs", "ls-tree", "-r", "-z", "--full-tree",
+                               where, "--", path)
+        for rec in zsplit(out):
+            meta, name = rec.split(b"\t", 1)
+            mode, second, third = meta.decode().split()
+            oid, ok = (second, third == "0") if where == ":" else (third, second == "blob")
+            if ok and fsdecode(name) == path and not mode.startswith("160"):
+                size = int(self.git.out("cat-file", "-s", oid).decode().strip())
+                return BlobEntry(mode=mode, oid=oid, size=size)
+        return None
+
+    def copy_blob(self, oid: str, dest: BinaryIO) -> None:
+        """Stream a blob into ``dest``: a committed 1 GB log must not sit in memory."""
+        argv = ["git", *PINNED_CONFIG, "cat-file", "blob", oid]
+        try:
+            proc = subprocess.run(argv, cwd=self.git.cwd, env=dict(self.git.env), stdout=dest,
+                                  stderr=subprocess.PIPE, check=False)
+        except OSError as e:
+            raise EnvironmentFailure(f"cannot run git: {e}") from e
+        if proc.returncode != 0:
+            raise self.git._error(("cat-file", "blob"), proc)
 
     # -- reading files ------------------------------------------------------------------
     def list_blobs(self, where: str, *pathspecs: str) -> dict[str, str]:
         """Every file (blob) under ``pathspecs`` in the index (``where=":"``) or a tree-ish:
         path -> blob id. Submodule entries (commits) and unmerged stages are left out."""
         if where == ":":
-            out = self.git.out("ls-files", "-s", "-z", "--", *pathspecs)
+            out = self.git.out("ls-files", "-s", "-z", "--full-name", "--",
+                               *(pathspecs or (":/",)))
         else:
             out = self.git.out("ls-tree", "-r", "-z", "--full-tree", where, "--", *pathspecs)
         entries = {}
@@ -333,10 +502,135 @@ class Repo:
             raise GitError(f"object {blob} is missing from the repository")
         return found[1]
 
+    # -- many commits at once (pre-push, ci) ---------------------------------------------
+    def object_types(self, names: Sequence[str]) -> dict[str, tuple[str, str] | None]:
+        """name -> (object id, type) through one ``cat-file --batch-check``; None when there
+        is no such object. A name may be an expression: ``<id>^{commit}`` peels tags."""
+        if not names:
+            return {}
+        if any("\n" in n for n in names):
+            raise BadInputError("object name contains a newline")
+        proc = self.git.run("cat-file", "--batch-check",
+                            input=("\n".join(names) + "\n").encode("utf-8", "surrogateescape"))
+        lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+        result: dict[str, tuple[str, str] | None] = {}
+        for name, line in zip(names, lines[:len(names)], strict=True):
+            # "<name> missing" / "<name> ambiguous", else "<id> <type> <size>"
+            fields = line.split(" ")
+            found = len(fields) == 3 and not line.endswith((" missing", " ambiguous"))
+            result[name] = (fields[0], fields[1]) if found else None
+        return result
+
+    def rev_list_parents(self, *args: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``rev-list --parents ARGS``: (commit, its parents) in rev-list's order."""
+        out = self.git.out("rev-list", "--parents", *args).decode()
+        return [(ids[0], tuple(ids[1:])) for line in out.split("\n") if (ids := line.split())]
+
+    def diff_commits(self, pairs: Sequence[tuple[str, str | None]]) -> dict[str, list[RawEntry]]:
+        """Each commit against the one parent given (None: the empty tree) through one
+        ``diff-tree --stdin``: commit -> what ``diff_trees(parent, commit)`` would give."""
+        if not pairs:
+            return {}
+        lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs)
+        out = self.git.out("diff-tree", "--stdin", "--always", "--root", "-z", "-r", "--raw",
+                           "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv",
+                           "--full-index", input=lines.encode())
+        return {c: parse_raw_numstat(b"\0".join(f) + b"\0" if f else b"")
+                for c, f in _commit_blocks(out, [c for c, _ in pairs]).items()}
+
+    def merge_own_paths(self, merges: Sequence[str]) -> dict[str, list[str]]:
+        """The paths each merge changed on its own, differing from every parent (git-diff-tree
+        ``-c``): what a resolution added. ``git log`` shows none of them (no ``-m``)."""
+        if not merges:
+            return {}
+        out = self.git.out("diff-tree", "--stdin", "--always", "-c", "--name-only", "-z", "-r",
+                           "--no-ext-diff", input="".join(f"{m}\n" for m in merges).encode())
+        return {c: [fsdecode(p) for p in f] for c, f in _commit_blocks(out, merges).items()}
+
+    def patch_text(self, base: str, head: str, paths: Sequence[str]) -> str:
+        """The ``-U0`` patch of ``paths`` between two commits (plumbing: no diff config)."""
+        out = self.git.out("diff-tree", "-p", "-r", "-U0", "--no-renames", "--no-ext-diff",
+                           "--no-textconv", "--full-index", base, head, "--",
+                           *(top_literal(p) for p in paths))
+        return fsdecode(out)
+
+    def remote_names(self) -> list[str]:
+        return self.git.out("remote").decode("utf-8", "surrogateescape").split()
+
+    def has_ref(self, ref: str) -> bool:
+        proc = self.git.run("rev-parse", "--verify", "-q", "--end-of-options", ref,
+                            ok=(0, 1, 128))
+        return proc.returncode == 0
+
+    def shallow_boundary(self) -> set[str]:
+        """Commits whose parents a shallow clone does not have (``$GIT_DIR/shallow``)."""
+        out = self.git.out("rev-parse", "--path-format=absolute", "--git-path", "shallow")
+        try:
+            with open(fsdecode(out).rstrip("\n"), encoding="ascii") as f:
+                return set(f.read().split())
+        except FileNotFoundError:
+            return set()
+        except OSError as e:
+            raise EnvironmentFailure(f"cannot read the shallow file: {e.strerror}") from e
+
     def config_get(self, key: str) -> str | None:
         proc = self.git.run("config", "--get", key, ok=(0, 1), pinned=False)
         return proc.stdout.decode("utf-8", "replace").rstrip("\n") if proc.returncode == 0 else None
 
+    # -- notes (receipts) ---------------------------------------------------------------
+    def config_get_all(self, key: str) -> list[str]:
+        proc = self.git.run("config", "--get-all", key, ok=(0, 1), pinned=False)
+        return proc.stdout.decode("utf-8", "replace").splitlines()
+
+    def config_add(self, key: str, value: str) -> None:
+        self.git.run("config", "--add", key, value, pinned=False)
+
+    def ref_commit(self, ref: str) -> str | None:
+        """The commit a ref points at, or None when the ref does not exist."""
+        proc = self.git.run("rev-parse", "--verify", "-q", "--end-of-options",
+                            f"{ref}^{{commit}}", ok=(0, 1, 128))
+        return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+    def notes_list(self, ref: str) -> dict[str, str]:
+        """Every note under ``ref``: annotated object -> note blob (empty without the ref)."""
+        out = self.git.out("notes", f"--ref={ref}", "list").decode()
+        pairs = (line.split() for line in out.splitlines())
+        return {obj: blob for blob, obj in pairs}
+
+    def add_note(self, ref: str, obj: str, data: bytes) -> bool:
+        """Set (replace) the note of ``obj``. False when another writer held the ref's lock;
+        note that ``git notes`` updates the ref without compare-and-swap, so callers must
+        serialize their own writers (receipts.notes does)."""
+        # -C with a blob we wrote keeps the bytes exactly (-F/-m would clean them up).
+        blob = self.git.out("hash-object", "-w", "--stdin", input=data).decode().strip()
+        proc = self.git.run("notes", f"--ref={ref}", "add", "-f", "-C", blob, obj,
+                            ok=(0, 1, 128))
+        if proc.returncode == 0:
+            return True
+        if b".lock" in proc.stderr or b"cannot lock" in proc.stderr:
+            return False
+        raise self.git._error(("notes", "add"), proc)
+
+    def diff_tree_entries(self, old: str | None,
+                          new: str) -> list[tuple[str, str, str, str]]:
+        """(status, path, old blob, new blob) of every file that differs between two trees (or
+        commits); ``old`` None diffs against the empty tree."""
+        out = self.git.out("diff-tree", "-r", "-z", "--raw", "--no-renames", "--full-index",
+                           old or self.empty_tree, new, "--")
+        fields = zsplit(out)
+        entries = []
+        for meta, path in zip(fields[0::2], fields[1::2], strict=True):
+            _, _, old_blob, new_blob, status = meta.decode().split(" ")
+            entries.append((status[:1], fsdecode(path), old_blob, new_blob))
+        return entries
+
+
+def _file_head(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(BINARY_SNIFF_BYTES)
+    except OSError:
+        return None
 
 
 def parse_raw_numstat(out: bytes) -> list[RawEntry]:
@@ -365,3 +659,31 @@ def parse_raw_numstat(out: bytes) -> list[RawEntry]:
                                 old_blob=old_blob, new_blob=new_blob, added=added,
                                 removed=removed, binary=is_binary))
     return entries
+
+
+def _commit_blocks(out: bytes, commits: Sequence[str]) -> dict[str, list[bytes]]:
+    """Split ``diff-tree --stdin -z`` output into commit -> its records.
+
+    Blocks come in the order the commits were asked for, each starting with the bare commit
+    id. A raw record (``:``...) is followed by its path, which may look like anything, so it
+    is taken with its record; only the next expected id starts the next block.
+    """
+    blocks: dict[str, list[bytes]] = {c: [] for c in commits}
+    pending = iter(commits)
+    expected = next(pending, None)
+    current: list[bytes] = []
+    fields = zsplit(out)
+    i = 0
+    while i < len(fields):
+        rec = fields[i]
+        if rec.startswith(b":"):
+            current.extend(fields[i:i + 2])
+            i += 2
+            continue
+        if expected is not None and rec == expected.encode():
+            current = blocks[expected]
+            expected = next(pending, None)
+        else:
+            current.append(rec)
+        i += 1
+    return blocks

@@ -15,7 +15,8 @@ from avorelo_gate.git import Repo
 from avorelo_gate.policy import POLICY_PATH, STARTER_POLICY, STARTER_TASK, TASK_PATH
 
 MARKER = "# avorelo-gate managed hook"
-HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg")
+HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite",
+         "pre-push")
 
 # The interpreter that ran ``install`` is written in, so hooks work from GUIs and IDEs whose
 # PATH lacks the virtualenv; AVORELO_GATE_PYTHON overrides it, ``avorelo-gate`` on PATH is

@@ -46,16 +46,29 @@ HOOK_USAGE = ("usage: avorelo-gate hook pre-commit | prepare-commit-msg MSGFILE 
               "| commit-msg MSGFILE | post-commit | post-rewrite KIND | pre-push REMOTE URL")
 
 
+def _pre_push(args: list[str], environ: Mapping[str, str]) -> GateReport | int:
+    # Imported only when pushing: the commit hooks need none of the push machinery.
+    from avorelo_gate.prepush import pre_push
+
+    return pre_push(args, environ)
+
+
 def _hook_main(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    from avorelo_gate import commit_hooks
+    from avorelo_gate import commit_hooks, recording
 
     if not args:
         raise BadInputError(HOOK_USAGE)
+    if args[0] in ("-h", "--help"):  # click never sees hook's argv (see the module docstring)
+        sys.stdout.write(HOOK_USAGE + "\n")
+        return 0
     name, rest = args[0], list(args[1:])
     handlers: dict[str, Callable[[list[str], Mapping[str, str]], GateReport | int]] = {
         "pre-commit": commit_hooks.pre_commit,
         "prepare-commit-msg": commit_hooks.prepare_commit_msg,
         "commit-msg": commit_hooks.commit_msg,
+        "post-commit": recording.post_commit,
+        "post-rewrite": recording.post_rewrite,
+        "pre-push": _pre_push,
     }
     handler = handlers.get(name)
     if handler is None:
@@ -70,8 +83,10 @@ def _hook_main(args: Sequence[str], environ: Mapping[str, str]) -> int:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if environ is None else environ
-    debug = "--debug" in args or env.get("AVORELO_DEBUG") == "1"
-    args = [a for a in args if a != "--debug"]
+    # Only our own options: after "--" the words belong to `prove`'s command.
+    cut = args.index("--") if "--" in args else len(args)
+    debug = "--debug" in args[:cut] or env.get("AVORELO_DEBUG") == "1"
+    args = [a for a in args[:cut] if a != "--debug"] + args[cut:]
     if args[:1] == ["hook"]:
         return _guard(lambda: _hook_main(args[1:], env), debug)
     return _guard(lambda: _click_main(args, env), debug)

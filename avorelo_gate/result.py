@@ -169,4 +169,6 @@ class GateReport:
         d["exit_code"] = self.exit_code
         if self.commits:
             d["commits"] = [dict(c.to_dict(), commit=c.label) for c in self.commits]
+            # The verdict is every unit's: a reader of the top level must see why it failed.
+            d["violations"] = [v.to_dict() for v in self.violations]
         return d

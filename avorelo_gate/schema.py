@@ -230,9 +230,12 @@ POLICY = mapping({
 
 
 def validate(data: Any, schema: Check, source: str) -> dict[str, Any]:
-    """Validate parsed YAML against a schema; an empty file is an empty mapping."""
+    """Validate parsed YAML against a schema."""
     if data is None:
-        data = {}
+        # An empty task file would declare a task with no scope (every path allowed) and
+        # satisfy require_task; an empty policy is almost surely a truncated write.
+        raise BadInputError(f"{source}: the file is empty (or only comments); write its keys, "
+                            "or delete it")
     try:
         result: dict[str, Any] = schema(data, "")
     except SchemaError as e:

@@ -16,6 +16,7 @@ import pathspec
 MAX_PATTERN_LENGTH = 4096
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _NAMED_GROUP = re.compile(r"\(\?P<[^>]+>")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def pattern_problem(pattern: object) -> str | None:
@@ -27,7 +28,9 @@ def pattern_problem(pattern: object) -> str | None:
         return "empty pattern"
     if len(pattern) > MAX_PATTERN_LENGTH:
         return f"pattern longer than {MAX_PATTERN_LENGTH} characters"
-    if any(c in pattern for c in "\0\n\r"):
+    if _CONTROL.search(pattern):
+        # A tab can be part of a file name; other control characters only hide what a
+        # pattern says (a terminal shows "a\x1b[2Kb" as something else entirely).
         return "pattern contains a control character"
     if "\\" in pattern:
         return "backslashes are not allowed; use '/' between directories"
@@ -88,7 +91,12 @@ class Matcher:
             regex = getattr(p, "regex", None)
             if regex is None or p.include is None:
                 continue
-            alternatives.append(f"(?P<p{len(includes)}>{_NAMED_GROUP.sub('(?:', regex.pattern)})")
+            body = _NAMED_GROUP.sub("(?:", regex.pattern)
+            # pathspec calls ``regex.search``: a regex without '^' ('*/' is just '/') may match
+            # anywhere, so it gets a lazy any-prefix to keep search semantics under ``match``.
+            if not body.startswith("^"):
+                body = f"(?s:.*?)(?:{body})"
+            alternatives.append(f"(?P<p{len(includes)}>{body})")
             includes.append(bool(p.include))
         compiled = re.compile("|".join(alternatives)) if alternatives else None
         return cls(pats, compiled, tuple(includes), all(includes))

@@ -48,6 +48,7 @@ class ResolvedTask:
     sources: tuple[str, ...] = ()
     file: str | None = None
     file_blob: str | None = None
+    id_source: str | None = None           # --task | env:AVORELO_TASK | trailer:Task | task-file
 
     @property
     def declared(self) -> bool:
@@ -79,6 +80,11 @@ class ResolvedTask:
             return None
         return {"weight": self.weight, "name": self.model, "claimed": True,
                 "source": {"weight": self.weight_source, "name": self.model_source}}
+
+
+# Where a task id came from, as receipts name sources ("env:VAR", "trailer:Key").
+ID_SOURCES = {"--task": "--task", "AVORELO_TASK": "env:AVORELO_TASK",
+              "Task trailer": "trailer:Task"}
 
 
 def _check_id(value: str, source: str) -> str:
@@ -158,6 +164,7 @@ def resolve_task(snapshot: Snapshot, *, explicit_id: str | None = None,
             raise BadInputError(f"{tf.path}: id {file_id!r} does not match the declared task "
                                 f"{task_id!r} ({ids[0][1] if ids else '--task'})")
         task_id = task_id or file_id
+    id_source = ID_SOURCES[ids[0][1]] if ids else ("task-file" if task_id else None)
 
     model = data.get("model") or {}
     weight, weight_source = model.get("weight"), ("task-file" if model.get("weight") else None)
@@ -198,4 +205,4 @@ def resolve_task(snapshot: Snapshot, *, explicit_id: str | None = None,
         proof=tuple(data.get("proof", ())), tools_used=tools_used, approved_by=approved_by,
         weight=weight, weight_source=weight_source, model=name, model_source=name_source,
         sources=tuple(dict.fromkeys(sources)), file=tf.path if tf else None,
-        file_blob=tf.blob if tf else None)
+        file_blob=tf.blob if tf else None, id_source=id_source)

@@ -66,7 +66,7 @@ class GitRepo:
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
         full_env = dict(os.environ, **(env or {}))
         proc = subprocess.run(["git", *args], cwd=self.path, input=input, env=full_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                              capture_output=True, check=False)
         if check and proc.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed: "
                                  f"{proc.stderr.decode(errors='replace')}")
@@ -101,8 +101,7 @@ def run_gate(*args: str, cwd: Path, input: bytes | None = None,
     full_env = dict(os.environ, **(env or {}))
     full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-m", "avorelo_gate", *args], cwd=cwd, input=input,
-                          env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          check=False)
+                          env=full_env, capture_output=True, check=False)
     return subprocess.CompletedProcess(proc.args, proc.returncode,
                                        proc.stdout.decode("utf-8", "replace"),
                                        proc.stderr.decode("utf-8", "replace"))

@@ -36,6 +36,8 @@ def _proof_line(p: ProofStatus, paint: _Paint) -> str:
     bits = [f"  proof {p.requirement}: {paint(colour, p.status)}"]
     if p.counts:
         bits.append("(" + ", ".join(f"{k} {v}" for k, v in p.counts.items()) + ")")
+    if p.sha256:
+        bits.append(f"[sha256 {p.sha256[:12]}]")  # enough to tell two reports apart
     if p.detail:
         bits.append(f"- {p.detail}")
     return " ".join(bits)
@@ -66,7 +68,11 @@ def render_text(report: GateReport, colour: bool = False) -> str:
     lines: list[str] = []
     for c in report.commits:
         lines.extend(render_result(c, paint))
-    lines.extend(render_result(report.overall, paint))
+    push = report.overall.label == "push"   # a push has no diff of its own: its commits decide
+    if push:
+        verdict = paint("green", "PASS") if report.verdict == "pass" else paint("red", "FAIL")
+        lines.append(f"avorelo-gate: {verdict} push")
+    lines.extend(render_result(report.overall, paint, heading=not push))
     d = report.overall.diff
     n = len(report.violations)
     checked = f"{len(report.commits)} commit(s), " if report.commits else ""

@@ -1,0 +1,32 @@
+"""The real entry point (``avorelo_gate.main.main``) called in this process.
+
+A subprocess costs ~300 ms of interpreter start and imports; the parametrized bad-input
+tables run hundreds of cases, so they call ``main`` directly with the same argv, cwd and
+environment. A few cases per file still go through ``run_gate`` (a real subprocess) so the
+console entry point itself stays covered. An exception escaping ``main`` is not caught here:
+it fails the test, as a traceback would.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import subprocess
+from pathlib import Path
+
+from avorelo_gate.main import main
+
+
+def run_main(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             ) -> subprocess.CompletedProcess[str]:
+    out, err = io.StringIO(), io.StringIO()
+    environ = dict(os.environ, **(env or {}))
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(list(args), environ)
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["avorelo-gate", *args], code, out.getvalue(),
+                                       err.getvalue())

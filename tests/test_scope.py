@@ -1,0 +1,131 @@
+"""Scope patterns: the contract's invalid kinds, and the compiled Matcher equal to pathspec."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from avorelo_gate.scope import Matcher, match_reference, pattern_problem
+
+
+@pytest.mark.parametrize(("pattern", "reason"), [
+    ("../x", "'..'"),
+    ("src/../etc/passwd", "'..'"),
+    ("!..", "'..'"),
+    ("/src/**", "absolute"),
+    ("!/src", "absolute"),
+    ("C:/Windows", "drive letter"),
+    ("c:x", "drive letter"),
+    ("src\\auth", "backslash"),
+    ("\\!literal", "backslash"),
+    ("src/[ab", "unbalanced '['"),
+    ("[", "unbalanced '['"),
+    ("a[!]", "unbalanced '['"),
+    ("", "empty"),
+    ("   ", "empty"),
+    ("!", "empty"),
+    ("! ", "empty"),
+    ("a\nb", "control character"),
+    ("a\rb", "control character"),
+    ("a\0b", "control character"),
+    ("a\x01b", "control character"),
+    ("a\x7fb", "control character"),
+    ("./src", "'.'"),
+    ("src/./a", "'.'"),
+    ("src/.", "'.'"),
+    ("x" * 5000, "longer than"),
+])
+def test_pattern_problem_names_each_invalid_kind(pattern: str, reason: str) -> None:
+    problem = pattern_problem(pattern)
+    assert problem is not None, pattern
+    assert reason in problem, (pattern, problem)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["a"], {"a": 1}, True])
+def test_pattern_problem_refuses_non_strings(value: object) -> None:
+    assert "must be a string" in (pattern_problem(value) or "")
+
+
+@pytest.mark.parametrize("pattern", [
+    "src/**", "!src/keys/**", "*.py", "**/test_*.py", "docs/", "a/**/b", "[abc].txt",
+    "x[]a]", "x[!a]", "?.md", ".github/workflows/**", ".avorelo/policy.yaml", "...",
+    "a..b", ".hidden", "name with spaces", "é/ü", "tab\there", "a/b/c.d",
+])
+def test_pattern_problem_accepts_valid_patterns(pattern: str) -> None:
+    assert pattern_problem(pattern) is None
+    assert Matcher.compile([pattern]).patterns == (pattern,)
+
+
+@given(st.text(max_size=30))
+@settings(max_examples=300)
+def test_pattern_problem_never_raises_and_valid_patterns_compile(pattern: str) -> None:
+    # Whatever a file or a trailer holds, the check answers; what it accepts, pathspec builds.
+    problem = pattern_problem(pattern)
+    assert problem is None or isinstance(problem, str)
+    if problem is None:
+        matcher = Matcher.compile([pattern])
+        matcher.match("a/b")
+
+
+# -- Matcher equals pathspec -------------------------------------------------------------------
+PATH_SEGMENTS = ["a", "b", "ab", "c.py", "x.txt", ".hidden", "é", "日本", "sp ace", "t\tab",
+                 "\udcff", "n\udcc3", "[a]", "!x", "-rf", "*", "a?"]
+GLOB_SEGMENTS = ["a", "b", "ab", "c.py", "*", "**", "?", "*.py", "[abc]", "[!a]", "a*", "?b",
+                 ".hidden", "é", "sp ace", "\udcff", "x.txt", "[a-c]*"]
+
+segments = st.sampled_from(GLOB_SEGMENTS)
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> str:
+    body = "/".join(draw(st.lists(segments, min_size=1, max_size=4)))
+    if draw(st.booleans()):
+        body += "/"
+    if draw(st.integers(0, 3)) == 0:
+        body = "!" + body
+    return body
+
+
+paths = st.lists(st.sampled_from(PATH_SEGMENTS), min_size=1, max_size=5).map("/".join)
+
+
+@given(st.lists(patterns(), max_size=6), st.lists(paths, min_size=1, max_size=8))
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@example(["**"], ["a", "sp ace/\udcff"])
+@example(["src/", "!src/keep/**", "src/keep/no"], ["src/keep/no", "src/keep/yes", "src"])
+@example(["*", "!*.py"], ["c.py", "a/c.py", "a/b"])
+@example(["a/**/b"], ["a/b", "a/x/y/b", "a/b/c", "ab/b"])
+def test_matcher_equals_pathspec(pats: list[str], candidates: list[str]) -> None:
+    pats = [p for p in pats if pattern_problem(p) is None]
+    matcher = Matcher.compile(pats)
+    for path in candidates:
+        assert matcher.match(path) == match_reference(pats, path), (pats, path)
+
+
+@given(st.lists(st.text(alphabet="ab/*?![]. \t\n\udcffé", min_size=1, max_size=8), max_size=4),
+       st.lists(st.text(alphabet="ab/. \t\n\udcffé!*", min_size=1, max_size=10), max_size=6))
+@settings(max_examples=400)
+@example(["**"], ["\na"])
+@example(["*"], ["\n\nx"])
+def test_matcher_equals_pathspec_on_arbitrary_text(pats: list[str], candidates: list[str]) -> None:
+    # Control characters never reach a scope (pattern_problem refuses them), but paths can
+    # hold any byte but NUL and '/': the two must agree on those too.
+    pats = [p for p in pats if pattern_problem(p) is None]
+    matcher = Matcher.compile(pats)
+    for path in candidates:
+        if path.startswith(("/", "./")):
+            continue  # pathspec normalises these; git never produces them
+        assert matcher.match(path) == match_reference(pats, path), (pats, path)
+
+
+def test_matcher_with_no_patterns_matches_nothing() -> None:
+    empty = Matcher.compile([])
+    assert not empty
+    assert not empty.match("anything")
+
+
+def test_matcher_last_pattern_decides() -> None:
+    m = Matcher.compile(["src/**", "!src/keys/**", "src/keys/public.pem"])
+    assert m.match("src/a.py")
+    assert not m.match("src/keys/private.pem")
+    assert m.match("src/keys/public.pem")

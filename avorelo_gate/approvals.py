@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from avorelo_gate.errors import BadInputError
 from avorelo_gate.policy import Approval, Policy
 from avorelo_gate.result import TouchedFile, Violation
 from avorelo_gate.scope import Matcher
@@ -84,7 +85,7 @@ def evaluate_approvals(policy: Policy, task: ResolvedTask, touched: Sequence[Tou
             extra = f" ({', '.join(unlisted)} is not on the list)" if unlisted else ""
             violations.append(Violation(
                 "approval-missing",
-                f"{what} need{'s' if not hit or len(hit) == 1 else ''} {rule.count} approval(s) "
+                f"{what} need{'' if hit else 's'} {rule.count} approval(s) "
                 f"from the policy's list; {len(approved)} given{extra}",
                 hit[0] if hit else None,
                 "add an 'Approved-by: Name <email>' trailer from one of: "
@@ -105,6 +106,31 @@ def evaluate_tools(task: ResolvedTask) -> tuple[Violation, ...]:
                   f"add {tool!r} to tools: in {task.file or 'the task file'}, or do the work "
                   "with an allowed tool")
         for tool in task.tools_used if tool not in allowed)
+
+
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+
+def program_names(argv: Sequence[str]) -> tuple[str, ...]:
+    """The names a command line runs under: its program, and for ``python -m MODULE`` the
+    module too, so that ``tools: [pytest]`` admits ``python -m pytest``."""
+    program = argv[0].replace("\\", "/").rsplit("/", 1)[-1]
+    names = [program]
+    if _PYTHON.match(program) and "-m" in argv[1:-1]:
+        names.append(argv[argv.index("-m", 1) + 1].split(".", 1)[0])
+    return tuple(names)
+
+
+def refuse_unlisted_tool(task: ResolvedTask, argv: Sequence[str]) -> None:
+    """``prove`` runs only the tools the task declares (when it declares any)."""
+    if task.tools is None or not argv:
+        return
+    names = program_names(argv)
+    if not any(n in task.tools for n in names):
+        raise BadInputError(
+            f"prove: {names[-1]!r} is not among the tools task {task.id or '(unnamed)'} "
+            f"allows ({', '.join(task.tools) or 'none'}); add it to tools: in "
+            f"{task.file or 'the task file'} or use an allowed tool")
 
 
 def tools_record(task: ResolvedTask) -> dict[str, Any]:

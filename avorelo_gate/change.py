@@ -33,10 +33,8 @@ def _touched(entries: list[RawEntry]) -> tuple[TouchedFile, ...]:
         shown = ", ".join(display_path(p) for p in unmerged[:5])
         raise BadInputError(f"unmerged paths ({shown}): a merge or rebase is in progress; "
                             "resolve the conflicts and stage the result first")
-    return tuple(TouchedFile(path=e.path, status=e.status, added=e.added, removed=e.removed,
-                             binary=e.binary, old_mode=e.old_mode, new_mode=e.new_mode,
-                             old_blob=e.old_blob, new_blob=e.new_blob)
-                 for e in sorted(entries, key=lambda e: e.path))
+    # A RawEntry is a TouchedFile already (git.py): sorted, not copied.
+    return tuple(sorted(entries, key=lambda e: e.path))
 
 
 def staged(repo: Repo, base_override: str | None = None) -> Change:

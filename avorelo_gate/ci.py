@@ -37,6 +37,7 @@ from avorelo_gate.gate import CheckRequest, check_change
 from avorelo_gate.git import Repo
 from avorelo_gate.policy import Policy
 from avorelo_gate.receiptcheck import receipt_violations
+from avorelo_gate.receiptproof import credit_from_receipts
 from avorelo_gate.result import CheckResult, GateReport
 from avorelo_gate.snapshot import Snapshot
 from avorelo_gate.task import resolve_task
@@ -122,6 +123,8 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
     range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
                              signals=True)
     result = check_change(repo, change, task, policy, range_req, environ)
+    # The range ends in head's tree: head's receipt recorded the proof for exactly that.
+    result = credit_from_receipts(repo, [result], [head])[0]
     notes = list(result.notes)
     if not commits:
         notes.append(f"no commits between the merge base {merge_base[:12]} and head "

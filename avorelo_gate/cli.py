@@ -8,9 +8,9 @@ from collections.abc import Mapping
 
 import click
 
-from avorelo_gate import __version__
+from avorelo_gate import __version__, commands
 from avorelo_gate.errors import BadInputError, ExitCode
-from avorelo_gate.output import FORMATS, emit
+from avorelo_gate.output import FORMATS
 
 _FORMAT = click.Choice(FORMATS)
 
@@ -62,16 +62,9 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
               task_file: str | None, message_file: str | None, allow_policy_change: bool,
               fmt: str | None, output: str | None) -> int:
         """Run the gate on one change."""
-        from avorelo_gate.gate import CheckRequest, open_repo, run_check
-
-        if spec and rev:
-            raise BadInputError("use one of --range and --commit, not both")
-        chosen = "range" if spec else "commit" if rev else mode
-        repo = open_repo(environ=environ)
-        req = CheckRequest(mode=chosen, rev=rev, spec=spec, task_id=task_id,
-                           task_file=task_file, message_file=message_file,
-                           allow_policy_change=allow_policy_change)
-        return emit(run_check(repo, req, environ), fmt, output, environ)
+        return commands.check(environ, mode=mode, spec=spec, rev=rev, task_id=task_id,
+                              task_file=task_file, message_file=message_file,
+                              allow_policy_change=allow_policy_change, fmt=fmt, output=output)
 
     @cli.command(context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -181,16 +174,25 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
                                    "allow_interspersed_args": False})
     @click.option("--name", metavar="NAME", help="The record's name (default: the "
                   "command's basename); a task's `command: NAME` requirement asks for it.")
+    @click.option("--task", "task_id", metavar="ID", help="The task whose tools: list the "
+                  "command must be on (else AVORELO_TASK or .avorelo/task.yaml).")
     @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-    def prove(name: str | None, command: tuple[str, ...]) -> int:
+    def prove(name: str | None, task_id: str | None, command: tuple[str, ...]) -> int:
         """Run CMD (no shell), show and keep its output, and record its exit code, duration,
         artifacts' sha256 and the content it ran against. Exits with CMD's code.
 
         Usage: avorelo-gate prove [--name NAME] -- CMD [ARGS...]"""
+        from avorelo_gate.approvals import refuse_unlisted_tool
         from avorelo_gate.gate import open_repo
         from avorelo_gate.prove import run_prove
+        from avorelo_gate.snapshot import WORKTREE, Snapshot
+        from avorelo_gate.task import resolve_task
 
-        return run_prove(open_repo(environ=environ), name, list(command), environ)
+        repo = open_repo(environ=environ)
+        if command and repo.toplevel:
+            task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=task_id, environ=environ)
+            refuse_unlisted_tool(task, command)
+        return run_prove(repo, name, list(command), environ)
 
     @cli.command()
     @click.option("--base", required=True, metavar="REF",
@@ -208,11 +210,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
            output: str | None) -> int:
         """Pull-request mode: every commit in merge-base(BASE, HEAD)..HEAD and the range as a
         whole, under the policy of the base."""
-        from avorelo_gate.ci import CiRequest, run_ci
-        from avorelo_gate.gate import open_repo
-
-        req = CiRequest(base=base, head=head, allow_policy_change=allow_policy_change)
-        return emit(run_ci(open_repo(environ=environ), req, environ), fmt, output, environ)
+        return commands.ci(environ, base=base, head=head,
+                           allow_policy_change=allow_policy_change, fmt=fmt, output=output)
 
     @cli.group()
     def receipt() -> None:
@@ -248,10 +247,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     def receipt_verify(spec: str | None, fmt: str) -> int:
         """Recompute each receipt from its commit (RANGE A..B, or one REV; default HEAD);
         exit 1 on receipt-missing or receipt-invalid."""
-        from avorelo_gate.gate import open_repo
-        from avorelo_gate.receipt_commands import verify
-
-        return verify(open_repo(environ=environ), spec, fmt, environ).emit()
+        return commands.receipt_verify(environ, spec=spec, fmt=fmt)
 
     @receipt.command("record")
     @click.argument("rev", required=False)
@@ -271,13 +267,6 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     def route(task_id: str | None, scopes: tuple[str, ...], fmt: str) -> int:
         """Recommend a model weight for a task, from its scope, budget and risk and from the
         receipts of earlier work on the same paths."""
-        from avorelo_gate.git import Git
-        from avorelo_gate.route import render_route
-        from avorelo_gate.route import route as run_route
-
-        # Not gate.open_repo: importing the whole engine would cost route a third of its time.
-        found = run_route(Git.from_environ(None, environ).repo(), task_id, scopes, environ)
-        click.echo(render_route(found, fmt), nl=False)
-        return 0
+        return commands.route(environ, task_id=task_id, scopes=scopes, fmt=fmt)
 
     return cli

@@ -10,16 +10,16 @@ parent, as the amended commit will be.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Mapping
 
-from avorelo_gate.atomic import write_atomic
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.gate import CheckRequest, check_request, open_repo, run_check
-from avorelo_gate.git import Repo
+from avorelo_gate.git import Git, Repo
 from avorelo_gate.invocation import commit_amends
 from avorelo_gate.result import GateReport
+
+# The engine (gate) is imported inside each hook: pre-commit first starts git on the staged
+# diff, so that git computes it while Python imports the engine (readahead.py).
 
 MARKER = "prepare-commit-msg.json"
 
@@ -29,20 +29,30 @@ def _marker_path(repo: Repo) -> str:
 
 
 def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
-    repo = open_repo(environ=environ)
-    return run_check(repo, CheckRequest(message_known=False, amend=bool(commit_amends())),
-                     environ)
+    from avorelo_gate.readahead import staged_read_ahead
+
+    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
+    amend = bool(commit_amends())
+    # An amend diffs against HEAD's parent: the engine asks git for that itself.
+    with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo) as early:
+        from avorelo_gate.gate import CheckRequest, run_check
+
+        return run_check(early, CheckRequest(message_known=False, amend=amend), environ)
 
 
 def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
     # The pre-commit framework passes these through the environment instead of argv.
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", "")
     sha = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_OBJECT_NAME", "")
-    repo = open_repo(environ=environ)
+    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
     amend = commit_amends()
     if amend is None:  # unknown: git's hint (also given for -c/-C HEAD, which do not amend)
         amend = source == "commit" and sha == "HEAD"
     marker = {"amend": amend, "head": repo.head}
+    import json  # here and in take_amend_marker: pre-commit, on every commit, needs neither
+
+    from avorelo_gate.atomic import write_atomic
+
     write_atomic(_marker_path(repo), json.dumps(marker).encode())
     # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
     # attached to this one.
@@ -53,6 +63,8 @@ def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
 
 def take_amend_marker(repo: Repo) -> bool:
     """True when prepare-commit-msg saw ``--amend`` for the commit being made now."""
+    import json
+
     path = _marker_path(repo)
     try:
         with open(path, "rb") as f:
@@ -69,7 +81,9 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     msgfile = args[0] if args else environ.get("PRE_COMMIT_COMMIT_MSG_FILENAME")
     if not msgfile:
         raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
-    repo = open_repo(environ=environ)
+    from avorelo_gate.gate import CheckRequest, check_request
+
+    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
     marked = take_amend_marker(repo)
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)

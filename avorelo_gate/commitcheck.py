@@ -21,6 +21,7 @@ from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate import CheckRequest, check_change
 from avorelo_gate.git import RawEntry, Repo
 from avorelo_gate.policy import TASK_PATH, TASKS_DIR, Policy
+from avorelo_gate.receiptproof import credit_from_receipts
 from avorelo_gate.result import CheckResult, TouchedFile, Violation
 from avorelo_gate.snapshot import Snapshot
 from avorelo_gate.task import ResolvedTask, resolve_task
@@ -84,6 +85,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
                                  for c in commits])
     own_paths = repo.merge_own_paths([c.sha for c in commits if c.is_merge])
+    # os.environ decodes every key on each pass; each commit reads it several times.
+    environ = dict(environ)
     results = []
     for commit, policy in jobs:
         change = _commit_change(repo, commit, entries[commit.sha], own_paths.get(commit.sha),
@@ -92,7 +95,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         result = check_change(repo, change, task, policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
-    return CheckedCommits(tuple(results), declarations)
+    credited = credit_from_receipts(repo, results, [c.sha for c in commits])
+    return CheckedCommits(credited, declarations)
 
 
 def _declarations(repo: Repo, commits: Sequence[Commit]) -> \
@@ -128,10 +132,8 @@ def _prefetch_task_files(repo: Repo, commits: Sequence[Commit],
 
 
 def touched_files(entries: Iterable[RawEntry]) -> tuple[TouchedFile, ...]:
-    return tuple(TouchedFile(path=e.path, status=e.status, added=e.added, removed=e.removed,
-                             binary=e.binary, old_mode=e.old_mode, new_mode=e.new_mode,
-                             old_blob=e.old_blob, new_blob=e.new_blob)
-                 for e in sorted(entries, key=lambda e: e.path))
+    # A RawEntry is a TouchedFile already (git.py): sorted, not copied.
+    return tuple(sorted(entries, key=lambda e: e.path))
 
 
 def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],

@@ -13,13 +13,12 @@ from typing import Any
 from avorelo_gate import change as changes
 from avorelo_gate.approvals import evaluate_approvals, evaluate_tools, tools_record
 from avorelo_gate.change import Change
-from avorelo_gate.context import assemble
 from avorelo_gate.engine import Options, evaluate, load_policy
-from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git import Git, Repo
+from avorelo_gate.inputs import read_input
 from avorelo_gate.policy import Policy
-from avorelo_gate.proofcheck import check_proof
-from avorelo_gate.result import CheckResult, GateReport, Violation
+from avorelo_gate.prefetch import PrefetchedRepo
+from avorelo_gate.result import CheckResult, GateReport, ProofStatus, Violation
 from avorelo_gate.task import ResolvedTask, resolve_task
 from avorelo_gate.trailers import (
     TrailerDeclaration,
@@ -50,17 +49,7 @@ def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) 
 
 
 def read_message_file(path: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_MESSAGE_BYTES + 1)
-    except FileNotFoundError as e:
-        raise BadInputError(f"{path}: no such message file") from e
-    except IsADirectoryError as e:
-        raise BadInputError(f"{path}: is a directory, not a message file") from e
-    except OSError as e:
-        raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise BadInputError(f"{path}: commit message larger than {MAX_MESSAGE_BYTES} bytes")
+    data = read_input(path, "message file", MAX_MESSAGE_BYTES)
     return data.decode("utf-8", "surrogateescape")
 
 
@@ -69,6 +58,8 @@ def message_declaration(repo: Repo, path: str) -> TrailerDeclaration:
 
 
 def commit_declaration(repo: Repo, sha: str) -> TrailerDeclaration:
+    if isinstance(repo, PrefetchedRepo) and sha in repo.declarations:
+        return repo.declarations[sha]  # read with every other commit's (receipt verify)
     return declaration_from(commit_trailers(repo, [sha])[sha],
                             source=f"commit {sha[:12]} message")
 
@@ -125,15 +116,25 @@ def check_request(repo: Repo, req: CheckRequest,
 def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
                  req: CheckRequest, environ: Mapping[str, str]) -> CheckResult:
     """The engine plus the checks that read beyond the diff (proof, context, approvals)."""
-    options = Options(allow_policy_change=allow_policy_change(req, environ),
+    # A root commit has no earlier rules to escape: its policy is where the rules begin.
+    root = change.base == repo.empty_tree
+    options = Options(allow_policy_change=allow_policy_change(req, environ) or root,
                       message_known=req.message_known,
                       label=change.mode if change.mode in ("staged", "worktree", "range")
                       else change.head)
     path_violations, path_extra = _task_path_checks(repo, change, task, policy, req, environ)
-    proof = check_proof(repo, change, task, policy)
+    proof_violations: tuple[Violation, ...] = ()
+    proof_statuses: tuple[ProofStatus, ...] = ()
+    # Without requirements or touched paths check_proof has nothing to judge; importing it
+    # (the JUnit/XML and artifact readers, the proof records) would cost every hook run.
+    if (task.proof or policy.proof) and change.touched:
+        from avorelo_gate.proofcheck import check_proof
+
+        proof = check_proof(repo, change, task, policy)
+        proof_violations, proof_statuses = proof.violations, proof.statuses
     result = evaluate(change, task, policy, options,
-                      extra_violations=path_violations + proof.violations)
-    return replace(result, extra={**result.extra, **path_extra}, proof=proof.statuses)
+                      extra_violations=path_violations + proof_violations)
+    return replace(result, extra={**result.extra, **path_extra}, proof=proof_statuses)
 
 
 def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
@@ -143,6 +144,8 @@ def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Po
     violations: list[Violation] = []
     extra: dict[str, Any] = {}
     if task.context:
+        from avorelo_gate.context import assemble
+
         base = change.base_commit if change.base_commit != repo.empty_tree else None
         ctx = assemble(repo, base, task.context)
         violations.extend(ctx.violations)

@@ -1,13 +1,14 @@
 """The entry point: the one place that turns errors into one line and an exit code.
 
 ``hook`` subcommands skip click entirely (see ``_hook_main``): a hook runs on every commit
-and click's import is a measurable share of its cost. Everything else goes to ``cli``.
+and click's import is a measurable share of its cost. So do plain invocations of ``check``,
+``ci``, ``route`` and ``receipt verify`` (``fastpath``). Everything else goes to ``cli``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,8 @@ def _guard(fn: Callable[[], int], debug: bool) -> int:
         return int(ExitCode.ENVIRONMENT)
     except Exception as e:
         if debug:
+            import traceback
+
             traceback.print_exc()
         _err(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]} "
              "(run with --debug for the trace, and please report it)")
@@ -46,33 +49,30 @@ HOOK_USAGE = ("usage: avorelo-gate hook pre-commit | prepare-commit-msg MSGFILE 
               "| commit-msg MSGFILE | post-commit | post-rewrite KIND | pre-push REMOTE URL")
 
 
-def _pre_push(args: list[str], environ: Mapping[str, str]) -> GateReport | int:
-    # Imported only when pushing: the commit hooks need none of the push machinery.
-    from avorelo_gate.prepush import pre_push
-
-    return pre_push(args, environ)
+# Each hook imports only its own module: pre-commit runs on every commit and needs none of the
+# receipt or push machinery (json, hmac, sqlite) that the other hooks bring.
+HOOK_HANDLERS = {
+    "pre-commit": ("avorelo_gate.commit_hooks", "pre_commit"),
+    "prepare-commit-msg": ("avorelo_gate.commit_hooks", "prepare_commit_msg"),
+    "commit-msg": ("avorelo_gate.commit_hooks", "commit_msg"),
+    "post-commit": ("avorelo_gate.recording", "post_commit"),
+    "post-rewrite": ("avorelo_gate.recording", "post_rewrite"),
+    "pre-push": ("avorelo_gate.prepush", "pre_push"),
+}
 
 
 def _hook_main(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    from avorelo_gate import commit_hooks, recording
-
     if not args:
         raise BadInputError(HOOK_USAGE)
     if args[0] in ("-h", "--help"):  # click never sees hook's argv (see the module docstring)
         sys.stdout.write(HOOK_USAGE + "\n")
         return 0
     name, rest = args[0], list(args[1:])
-    handlers: dict[str, Callable[[list[str], Mapping[str, str]], GateReport | int]] = {
-        "pre-commit": commit_hooks.pre_commit,
-        "prepare-commit-msg": commit_hooks.prepare_commit_msg,
-        "commit-msg": commit_hooks.commit_msg,
-        "post-commit": recording.post_commit,
-        "post-rewrite": recording.post_rewrite,
-        "pre-push": _pre_push,
-    }
-    handler = handlers.get(name)
-    if handler is None:
+    if name not in HOOK_HANDLERS:
         raise BadInputError(f"unknown hook {name!r}; {HOOK_USAGE}")
+    module, function = HOOK_HANDLERS[name]
+    handler: Callable[[list[str], Mapping[str, str]], GateReport | int] = getattr(
+        importlib.import_module(module), function)
     outcome = handler(rest, environ)
     if isinstance(outcome, int):
         return outcome
@@ -93,6 +93,13 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 def _click_main(args: list[str], environ: Mapping[str, str]) -> int:
+    # check, ci, route and receipt verify skip click's import when their argv is plain
+    # (fastpath.py); anything else, --help included, is click's.
+    from avorelo_gate.fastpath import run_fast
+
+    code = run_fast(args, environ)
+    if code is not None:
+        return code
     from avorelo_gate.cli import run_cli
 
     return run_cli(args, environ)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from avorelo_gate import schema
-from avorelo_gate.yamlio import load_yaml
 
 POLICY_PATH = ".avorelo/policy.yaml"
 TASK_PATH = ".avorelo/task.yaml"
@@ -63,7 +62,7 @@ class Policy:
 
     @classmethod
     def parse(cls, data: bytes, source: str, blob: str | None = None) -> Policy:
-        raw = schema.validate(load_yaml(data, source), schema.POLICY, source)
+        raw = schema.load_validated(data, schema.POLICY, source)
         weights = dict(DEFAULT_WEIGHTS)
         for name, budget in (raw.get("weights") or {}).items():
             weights[name] = Budget.of(budget)

@@ -134,6 +134,9 @@ def build_predicate(checked: Checked, allow_policy_change: bool, now: str) -> di
         "gate": {"version": __version__},
         "options": {"allow_policy_change": policy_change_allowed(checked, allow_policy_change)},
         "time": now,
+        "context": r.extra.get("context"),
+        "tools": r.extra.get("tools"),
+        "approvals": r.extra.get("approvals"),
     }
     cleaned: dict[str, Any] = clean_text(predicate)
     return cleaned

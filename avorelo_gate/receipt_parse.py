@@ -138,6 +138,15 @@ PREDICATE = mapping({
     "options": Key(mapping({"allow_policy_change": Key(boolean, True)}), True),
     "time": Key(string(pattern=RFC3339, what="an RFC 3339 time"), True),
     "signature": Key(_signature, True),
+    # The rest of the task's path (null when the task declares none of it).
+    "context": Key(nullable(mapping({
+        "at": Key(_TEXT, True), "total_bytes": Key(_COUNT, True),
+        "files": Key(list_of(mapping({"path": Key(_TEXT, True), "blob": Key(_HEX, True),
+                                      "size": Key(_COUNT, True), "pinned": Key(_TEXT)})),
+                     True)})), True),
+    "tools": Key(nullable(mapping({"declared": Key(nullable(_TEXTS), True),
+                                   "used": Key(_TEXTS, True)})), True),
+    "approvals": Key(nullable(list_of(mapping({}, closed=False))), True),
 })
 
 STATEMENT = mapping({

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from avorelo_gate.errors import ExitCode
-from avorelo_gate.git import Repo
+from avorelo_gate.git import Repo, display_path
 from avorelo_gate.receipt import describe_signature, subject_of
 from avorelo_gate.receipt_parse import ReceiptInvalid, parse_receipt
 from avorelo_gate.receipt_verify import Verification
@@ -47,11 +47,32 @@ def show_text(statement: Mapping[str, Any], key: str | None) -> str:
     lines.extend(f"  proof {x['requirement']}: {x['status']}" for x in p["proof"])
     if not p["proof"]:
         lines.append("  proof: none required")
+    lines.extend(_path_lines(p))
     blob = p["policy"]["blob"]
     lines.append(f"  policy: {'blob ' + blob if blob else 'defaults (no policy file)'}")
     lines.append(f"  gate: avorelo-gate {p['gate']['version']}, recorded {p['time']}")
     lines.append(f"  signature: {describe_signature(statement, key)}")
     return "\n".join(lines) + "\n"
+
+
+def _path_lines(p: Mapping[str, Any]) -> list[str]:
+    """Context, tools and approvals: the rest of the task's path, when it had any."""
+    lines = []
+    context = p.get("context")
+    if context:
+        lines.append(f"  context: {len(context['files'])} file(s), {context['total_bytes']} "
+                     f"bytes at {context['at'][:12]}")
+        lines.extend(f"    {f['blob'][:12]} {display_path(f['path'])}" for f in context["files"])
+    tools = p.get("tools")
+    if tools:
+        declared = ", ".join(tools["declared"]) if tools["declared"] is not None else "any"
+        lines.append(f"  tools: declared {declared}; used {', '.join(tools['used']) or 'none'}")
+    for a in p.get("approvals") or ():
+        who = ", ".join(a.get("approved_by") or ()) or "nobody"
+        lines.append(f"  approval rule {a.get('rule')}: "
+                     f"{'via ' + str(a['via']) if a.get('via') else 'MISSING'} "
+                     f"(approved by {who}, claimed)")
+    return lines
 
 
 def _task_line(task: Mapping[str, Any]) -> str:

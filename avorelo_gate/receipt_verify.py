@@ -17,6 +17,7 @@ from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate import Checked, CheckRequest, allow_policy_change, check_request
 from avorelo_gate.git import Repo
 from avorelo_gate.notes import FETCH_HINT, has_notes_ref, read_notes
+from avorelo_gate.prefetch import prefetch_commits
 from avorelo_gate.receipt import (
     CLAIM_ENV,
     KEY_ENV,
@@ -31,7 +32,9 @@ from avorelo_gate.result import Violation
 
 PROOF_RULES = frozenset({"proof-missing", "proof-failed", "proof-stale", "proof-invalid"})
 COMPARED = (("task", "the task"), ("model", "the model"), ("diff", "the diff"),
-            ("policy", "the policy"), ("options", "the options"))
+            ("policy", "the policy"), ("options", "the options"),
+            ("context", "the context set"), ("tools", "the tools"),
+            ("approvals", "the approvals"))
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ def replay_env(environ: Mapping[str, str], predicate: Mapping[str, Any]) -> dict
 def verify_commits(repo: Repo, commits: Sequence[str],
                    environ: Mapping[str, str]) -> list[Verification]:
     notes = read_notes(repo, commits)
+    # Each commit is judged on its own, as `receipt record` judged it; git is asked each
+    # question once for all of them (prefetch.py).
+    repo = prefetch_commits(repo, [c for c in commits if notes[c] is not None])
     missing_hint = None if has_notes_ref(repo) else f"there are no receipts here: {FETCH_HINT}"
     return [verify_one(repo, c, notes[c], environ, missing_hint) for c in commits]
 

@@ -5,7 +5,6 @@ and suggest the nearest known key for a typo, as cfgv-style schemas do in pre-co
 """
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -121,6 +120,8 @@ def mapping(keys: Mapping[str, Key], *, closed: bool = True,
 
 
 def _did_you_mean(word: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
+    import difflib  # only a typo needs it
+
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
 
@@ -241,3 +242,25 @@ def validate(data: Any, schema: Check, source: str) -> dict[str, Any]:
     except SchemaError as e:
         raise BadInputError(f"{source}: {e}") from e
     return result
+
+
+_LOADED: dict[tuple[Check, bytes], dict[str, Any]] = {}
+MAX_LOADED, MAX_LOADED_BYTES = 64, 64 * 1024
+
+
+def load_validated(data: bytes, schema: Check, source: str) -> dict[str, Any]:
+    """``validate(load_yaml(data, source), schema, source)``, parsed once per content in this
+    process: a pull request of 4,000 commits reads the same task file blob 4,000 times. The
+    result does not depend on ``source`` (only failures name it, and they are not kept); it is
+    shared, so callers read it and never change it."""
+    key = (schema, data)
+    found = _LOADED.get(key)
+    if found is None:
+        from avorelo_gate.yamlio import load_yaml
+
+        found = validate(load_yaml(data, source), schema, source)
+        if len(data) <= MAX_LOADED_BYTES:
+            if len(_LOADED) >= MAX_LOADED:
+                _LOADED.clear()
+            _LOADED[key] = found
+    return found

@@ -5,7 +5,6 @@ staged, not as edited); for commits and ranges it is the commit itself.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ WORKTREE = "WORKTREE"
 
 
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
+    import hashlib  # only the working tree's files need hashing here; git hashes the rest
+
     h = hashlib.new("sha256" if object_format == "sha256" else "sha1")
     h.update(b"blob %d\0" % len(data))
     h.update(data)

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from avorelo_gate import schema
-from avorelo_gate.errors import BadInputError, EnvironmentFailure
+from avorelo_gate.errors import BadInputError
+from avorelo_gate.inputs import read_input
 from avorelo_gate.policy import TASK_PATH, TASKS_DIR, Budget
 from avorelo_gate.scope import pattern_problem
 from avorelo_gate.snapshot import Snapshot
 from avorelo_gate.trailers import TrailerDeclaration
-from avorelo_gate.yamlio import load_yaml
+from avorelo_gate.yamlio import MAX_YAML_BYTES
 
 
 @dataclass(frozen=True)
@@ -100,22 +101,14 @@ def _env(environ: Mapping[str, str], key: str) -> str | None:
 
 
 def load_task_file(data: bytes, source: str, blob: str) -> TaskFile:
-    raw = schema.validate(load_yaml(data, source), schema.TASK, source)
+    raw = schema.load_validated(data, schema.TASK, source)
     return TaskFile(path=source, blob=blob, data=raw)
 
 
 def read_task_file_from_disk(path: str) -> TaskFile:
     from avorelo_gate.snapshot import blob_id
 
-    try:
-        with open(path, "rb") as f:
-            data = f.read(2 * 1024 * 1024)
-    except FileNotFoundError as e:
-        raise BadInputError(f"{path}: no such task file") from e
-    except IsADirectoryError as e:
-        raise BadInputError(f"{path}: is a directory, not a task file") from e
-    except OSError as e:
-        raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
+    data = read_input(path, "task file", MAX_YAML_BYTES)
     return load_task_file(data, path, blob_id(data))
 
 

@@ -5,11 +5,11 @@ import glob
 import os
 from collections.abc import Sequence
 
-from avorelo_gate.errors import BadInputError, EnvironmentFailure
+from avorelo_gate.errors import BadInputError
+from avorelo_gate.inputs import read_input
 from avorelo_gate.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
 from avorelo_gate.task import load_task_file
-
-MAX_BYTES = 2 * 1024 * 1024
+from avorelo_gate.yamlio import MAX_YAML_BYTES
 
 
 def default_files(toplevel: str) -> list[str]:
@@ -20,15 +20,7 @@ def default_files(toplevel: str) -> list[str]:
 
 def validate_file(path: str) -> str:
     """Validate one file; returns what it is, raises BadInputError naming what is wrong."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError as e:
-        raise BadInputError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise BadInputError(f"{path}: is a directory") from e
-    except OSError as e:
-        raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
+    data = read_input(path, "file", MAX_YAML_BYTES)
     if os.path.basename(path) == "policy.yaml":
         Policy.parse(data, path)
         return "policy"

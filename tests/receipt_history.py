@@ -57,6 +57,9 @@ def predicate_for(w: Work, time: str = "2026-01-01T00:00:00Z") -> dict[str, Any]
         "gate": {"version": "0.1.0"},
         "options": {"allow_policy_change": False},
         "time": time,
+        "context": None,
+        "tools": None,
+        "approvals": None,
     }
 
 

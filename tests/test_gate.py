@@ -416,3 +416,18 @@ def test_the_to_fix_command_unstages_exactly_that_file(repo: GitRepo, name: str)
     after = check(repo)
     assert after["verdict"] == "pass", after
     assert after["diff"]["files"] == 2   # src/ok.py and the task file are still staged
+
+
+def test_root_commit_may_bring_the_policy_but_later_commits_may_not(repo: GitRepo) -> None:
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: false\n")
+    repo.write("a.txt", "a\n")
+    repo.add()
+    first = repo.gate("check", "--format", "json")
+    assert first.returncode == 0, first.stdout
+    repo.commit("root")
+    assert repo.gate("check", "--commit", "HEAD").returncode == 0
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: true\n")
+    repo.add()
+    later = repo.gate("check", "--format", "json")
+    assert later.returncode == 1
+    assert [v["rule"] for v in json.loads(later.stdout)["violations"]] == ["policy-changed"]

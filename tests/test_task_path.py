@@ -212,3 +212,50 @@ def test_bad_approval_policy_is_exit_2(repo: GitRepo, policy: str, needle: str) 
 def test_bad_context_and_tools_are_exit_2(repo: GitRepo, task: str, needle: str) -> None:
     repo.write(".avorelo/task.yaml", "id: T-1\n" + task)
     assert_clean_error(repo.gate("validate", ".avorelo/task.yaml"), 2, needle)
+
+
+def test_prove_refuses_a_tool_outside_the_list(planned: GitRepo) -> None:
+    proc = planned.gate("prove", "--name", "t", "--", "git", "--version")
+    assert_clean_error(proc, 2, "'git' is not among the tools task AUTH-1 allows")
+    assert not list((planned.path / ".git" / "avorelo").glob("proof/t/*.json"))
+
+
+def test_prove_admits_listed_tools_and_python_m(planned: GitRepo, tmp_path: Path) -> None:
+    shim = tmp_path / "bin" / "ruff"
+    shim.parent.mkdir()
+    shim.write_text("#!/bin/sh\necho ruff-ok\n")
+    shim.chmod(0o755)
+    import os
+    env = {"PATH": f"{shim.parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = planned.gate("prove", "--name", "lint", "--", "ruff", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "ruff-ok" in proc.stdout
+    import sys
+    ok = planned.gate("prove", "--name", "tests", "--", sys.executable, "-m", "pytest",
+                      "--version")
+    assert ok.returncode == 0, ok.stderr
+    refused = planned.gate("prove", "--", sys.executable, "-m", "pip", "--version")
+    assert_clean_error(refused, 2, "'pip' is not among the tools")
+
+
+def test_ci_pull_request_cannot_add_its_own_approver(guarded: GitRepo) -> None:
+    guarded.git("checkout", "-q", "-b", "pr")
+    policy = (guarded.path / ".avorelo/policy.yaml").read_text()
+    guarded.write(".avorelo/policy.yaml",
+                  policy.replace('"Grace Hopper <grace@example.org>"',
+                                 '"Grace Hopper <grace@example.org>", '
+                                 '"Mallory <mallory@example.org>"'))
+    guarded.write("src/payments/pay.py", "pay = 99\n")
+    guarded.add()
+    guarded.commit("pay more\n\nApproved-by: Mallory <mallory@example.org>")
+    proc = guarded.gate("ci", "--base", "main", "--head", "pr", "--format", "json",
+                        "--allow-policy-change")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert "approval-missing" in {v["rule"] for v in report["violations"]}
+    # The signal a workflow sets on a maintainer's label does count in CI.
+    signalled = guarded.gate("ci", "--base", "main", "--head", "pr", "--format", "json",
+                             "--allow-policy-change", env={"PAYMENTS_APPROVED": "1"})
+    assert signalled.returncode == 0, signalled.stdout
+    approvals = json.loads(signalled.stdout)["approvals"]
+    assert approvals[0]["via"] == "signal:PAYMENTS_APPROVED"

@@ -1,0 +1,77 @@
+"""The bodies of the commands that run most often: ``check``, ``ci``, ``route`` and
+``receipt verify``, as plain functions of their parsed options.
+
+Two parsers call them with the same values: click (``cli.py``) and, for argv it understands
+completely, the click-free ``fastpath.py``. One body for both means the fast path can differ
+from the full one only in parsing, and ``tests/test_fast_path.py`` compares the parsing.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Mapping, Sequence
+
+from avorelo_gate.errors import BadInputError
+
+# click.echo drops ANSI escape sequences when stdout is not a terminal (click._compat
+# strip_ansi / should_strip_ansi); route prints what receipts say through it, and so do we.
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+
+
+def echo(text: str) -> None:
+    """``click.echo(text, nl=False)`` without importing click."""
+    if not sys.stdout.isatty():
+        text = _ANSI.sub("", text)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str | None,
+          task_id: str | None, task_file: str | None, message_file: str | None,
+          allow_policy_change: bool, fmt: str | None, output: str | None) -> int:
+    from avorelo_gate.git import Git
+    from avorelo_gate.readahead import staged_read_ahead
+
+    if spec and rev:
+        raise BadInputError("use one of --range and --commit, not both")
+    chosen = "range" if spec else "commit" if rev else mode
+    repo = Git.from_environ(None, environ).repo()  # gate.open_repo, before gate is imported
+    # git computes the staged diff while the engine is imported (readahead.py).
+    with staged_read_ahead(repo) if chosen == "staged" else contextlib.nullcontext(repo) as rr:
+        from avorelo_gate.gate import CheckRequest, run_check
+        from avorelo_gate.output import emit
+
+        req = CheckRequest(mode=chosen, rev=rev, spec=spec, task_id=task_id,
+                           task_file=task_file, message_file=message_file,
+                           allow_policy_change=allow_policy_change)
+        return emit(run_check(rr, req, environ), fmt, output, environ)
+
+
+def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change: bool,
+       fmt: str | None, output: str | None) -> int:
+    from avorelo_gate.ci import CiRequest, run_ci
+    from avorelo_gate.gate import open_repo
+    from avorelo_gate.output import emit
+
+    req = CiRequest(base=base, head=head, allow_policy_change=allow_policy_change)
+    return emit(run_ci(open_repo(environ=environ), req, environ), fmt, output, environ)
+
+
+def route(environ: Mapping[str, str], *, task_id: str | None, scopes: Sequence[str],
+          fmt: str) -> int:
+    from avorelo_gate.git import Git
+    from avorelo_gate.route import render_route
+    from avorelo_gate.route import route as run_route
+
+    # Not gate.open_repo: importing the whole engine would cost route a third of its time.
+    found = run_route(Git.from_environ(None, environ).repo(), task_id, tuple(scopes), environ)
+    echo(render_route(found, fmt))
+    return 0
+
+
+def receipt_verify(environ: Mapping[str, str], *, spec: str | None, fmt: str) -> int:
+    from avorelo_gate.gate import open_repo
+    from avorelo_gate.receipt_commands import verify
+
+    return verify(open_repo(environ=environ), spec, fmt, environ).emit()

@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from unidiff.errors import UnidiffParseError
-from unidiff.patch import PatchSet
-
 from avorelo_gate.git import Repo, fsdecode, fsencode
 from avorelo_gate.result import CheckResult, GateReport, Violation
 
@@ -48,6 +45,10 @@ def first_changed_lines(repo: Repo, base: str, head: str, paths: Iterable[str]) 
     wanted = sorted(set(paths))
     if not wanted:
         return {}
+    # unidiff only when some violation names a path: a passing run never imports it.
+    from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
+
     lines = dict.fromkeys(wanted, 1)
     try:
         patch = PatchSet(repo.patch_text(base, head, wanted))

@@ -28,11 +28,7 @@ class Change:
 
 
 def _touched(entries: list[RawEntry]) -> tuple[TouchedFile, ...]:
-    unmerged = [e.path for e in entries if e.status == "U"]
-    if unmerged:
-        shown = ", ".join(display_path(p) for p in unmerged[:5])
-        raise BadInputError(f"unmerged paths ({shown}): a merge or rebase is in progress; "
-                            "resolve the conflicts and stage the result first")
+    _refuse_unmerged([e.path for e in entries if e.status == "U"])
     # A RawEntry is a TouchedFile already (git.py): sorted, not copied.
     return tuple(sorted(entries, key=lambda e: e.path))
 
@@ -45,8 +41,18 @@ def staged(repo: Repo, base_override: str | None = None) -> Change:
                   snapshot=Snapshot(repo, INDEX), base_commit=base, mode="staged")
 
 
+def _refuse_unmerged(unmerged: list[str]) -> None:
+    if unmerged:
+        shown = ", ".join(display_path(p) for p in unmerged[:5])
+        raise BadInputError(f"unmerged paths ({shown}): a merge or rebase is in progress; "
+                            "resolve the conflicts and stage the result first")
+
+
 def worktree(repo: Repo) -> Change:
     _need_worktree(repo)
+    # Against the working tree git reports an unmerged path as plainly modified ("M"), its
+    # conflict markers as content: only the index knows (issue 7).
+    _refuse_unmerged(repo.unmerged_paths())
     touched = list(_touched(repo.diff_worktree()))
     for path in repo.untracked():
         added, binary = _count_lines(os.path.join(repo.toplevel or "", path))

@@ -1,9 +1,8 @@
 """The bodies of the commands that run most often: ``check``, ``ci``, ``route`` and
 ``receipt verify``, as plain functions of their parsed options.
 
-Two parsers call them with the same values: click (``cli.py``) and, for argv it understands
-completely, the click-free ``fastpath.py``. One body for both means the fast path can differ
-from the full one only in parsing, and ``tests/test_fast_path.py`` compares the parsing.
+click (``cli.py``) parses the argv and hands plain values here, as towncrier's ``check.py``
+does: the bodies stay plain functions of their options.
 """
 from __future__ import annotations
 
@@ -38,7 +37,8 @@ def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str |
     chosen = "range" if spec else "commit" if rev else mode
     repo = Git.from_environ(None, environ).repo()  # gate.open_repo, before gate is imported
     # git computes the staged diff while the engine is imported (readahead.py).
-    with staged_read_ahead(repo) if chosen == "staged" else contextlib.nullcontext(repo) as rr:
+    with (staged_read_ahead(repo, environ, task_id) if chosen == "staged"
+          else contextlib.nullcontext(repo)) as rr:
         from avorelo_gate.gate import CheckRequest, run_check
         from avorelo_gate.output import emit
 

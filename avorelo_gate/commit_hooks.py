@@ -34,7 +34,7 @@ def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
     repo = Git.from_environ(None, environ).repo()  # gate.open_repo
     amend = bool(commit_amends())
     # An amend diffs against HEAD's parent: the engine asks git for that itself.
-    with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo) as early:
+    with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
         from avorelo_gate.gate import CheckRequest, run_check
 
         return run_check(early, CheckRequest(message_known=False, amend=amend), environ)

@@ -17,7 +17,6 @@ from avorelo_gate.engine import Options, evaluate, load_policy
 from avorelo_gate.git import Git, Repo
 from avorelo_gate.inputs import read_input
 from avorelo_gate.policy import Policy
-from avorelo_gate.prefetch import PrefetchedRepo
 from avorelo_gate.result import CheckResult, GateReport, ProofStatus, Violation
 from avorelo_gate.task import ResolvedTask, resolve_task
 from avorelo_gate.trailers import (
@@ -58,6 +57,8 @@ def message_declaration(repo: Repo, path: str) -> TrailerDeclaration:
 
 
 def commit_declaration(repo: Repo, sha: str) -> TrailerDeclaration:
+    from avorelo_gate.prefetch import PrefetchedRepo  # commits only: no hook needs it
+
     if isinstance(repo, PrefetchedRepo) and sha in repo.declarations:
         return repo.declarations[sha]  # read with every other commit's (receipt verify)
     return declaration_from(commit_trailers(repo, [sha])[sha],

@@ -1,8 +1,7 @@
 """The entry point: the one place that turns errors into one line and an exit code.
 
 ``hook`` subcommands skip click entirely (see ``_hook_main``): a hook runs on every commit
-and click's import is a measurable share of its cost. So do plain invocations of ``check``,
-``ci``, ``route`` and ``receipt verify`` (``fastpath``). Everything else goes to ``cli``.
+and click's import is a measurable share of its cost. Everything else goes to ``cli``.
 """
 from __future__ import annotations
 
@@ -22,12 +21,20 @@ def _err(message: str) -> None:
     sys.stderr.write(f"avorelo-gate: {message}\n")
 
 
+def _one_line(error: BaseException) -> str:
+    """An error's message on one line, with any escape sequence it quotes (a path, a ref, a
+    trailer) shown escaped rather than sent to the terminal (issue 7)."""
+    from avorelo_gate.git import display_path  # only on the error path: hooks start lean
+
+    return display_path(" ".join(str(error).split()))
+
+
 def _guard(fn: Callable[[], int], debug: bool) -> int:
     """Expected failures become one line and their exit code; bugs become exit 3."""
     try:
         return fn()
     except GateError as e:
-        _err(f"error: {' '.join(str(e).split())}")
+        _err(f"error: {_one_line(e)}")
         return int(e.exit_code)
     except KeyboardInterrupt:
         _err("interrupted")
@@ -39,7 +46,7 @@ def _guard(fn: Callable[[], int], debug: bool) -> int:
             import traceback
 
             traceback.print_exc()
-        _err(f"internal error: {type(e).__name__}: {' '.join(str(e).split())[:300]} "
+        _err(f"internal error: {type(e).__name__}: {_one_line(e)[:300]} "
              "(run with --debug for the trace, and please report it)")
         return int(ExitCode.ENVIRONMENT)
 
@@ -93,13 +100,6 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 def _click_main(args: list[str], environ: Mapping[str, str]) -> int:
-    # check, ci, route and receipt verify skip click's import when their argv is plain
-    # (fastpath.py); anything else, --help included, is click's.
-    from avorelo_gate.fastpath import run_fast
-
-    code = run_fast(args, environ)
-    if code is not None:
-        return code
     from avorelo_gate.cli import run_cli
 
     return run_cli(args, environ)

@@ -52,7 +52,13 @@ def show_text(statement: Mapping[str, Any], key: str | None) -> str:
     lines.append(f"  policy: {'blob ' + blob if blob else 'defaults (no policy file)'}")
     lines.append(f"  gate: avorelo-gate {p['gate']['version']}, recorded {p['time']}")
     lines.append(f"  signature: {describe_signature(statement, key)}")
-    return "\n".join(lines) + "\n"
+    return _terminal_safe(lines)
+
+
+def _terminal_safe(lines: Sequence[str]) -> str:
+    """A receipt is data from the repository (trailers, paths, a note anyone can push): an
+    escape sequence or a newline in any field is shown escaped, never obeyed (issue 7)."""
+    return "".join(display_path(line) + "\n" for line in lines)
 
 
 def _path_lines(p: Mapping[str, Any]) -> list[str]:
@@ -100,13 +106,13 @@ def list_line(commit: str, note: bytes | None) -> str:
     try:
         statement = parse_receipt(note)
     except ReceiptInvalid as e:
-        return f"{commit[:12]}  (invalid receipt: {e})"
+        return display_path(f"{commit[:12]}  (invalid receipt: {e})")
     p = statement["predicate"]
     model = p.get("model") or {}
     task = (p.get("task") or {}).get("id") or "-"
     copied = "" if subject_of(statement)[0] == commit else "  (subject is another commit)"
-    return (f"{commit[:12]}  {task:<16} {p['verdict']:<5} {model.get('weight') or '-':<8} "
-            f"{model.get('name') or '-'}{copied}")
+    return display_path(f"{commit[:12]}  {task:<16} {p['verdict']:<5} "
+                        f"{model.get('weight') or '-':<8} {model.get('name') or '-'}{copied}")
 
 
 # -- verify ---------------------------------------------------------------------------------
@@ -129,7 +135,7 @@ def verify_text(results: Sequence[Verification]) -> str:
                                                                     "missing")}
     lines.append(f"{len(results)} commit(s): {counts['valid']} valid, {counts['invalid']} "
                  f"invalid, {counts['missing']} missing; exit {verify_exit(results)}")
-    return "\n".join(lines) + "\n"
+    return _terminal_safe(lines)
 
 
 def verify_json(results: Sequence[Verification]) -> str:

@@ -4,15 +4,13 @@ pathspec's ``match_file`` runs every pattern's regex in turn (~15 µs a path for
 one alternation of the same regexes, last pattern first, answers the same question in one
 ``match`` call. ``tests/test_scope.py`` proves the two agree.
 
-The regexes are pathspec's own, produced by ``pattern_regex``: a line-for-line port of
-``GitIgnoreBasicPattern.pattern_to_regex`` (pathspec 1.x, registered as "gitignore"), because
-importing pathspec costs a commit hook 20-70 ms (its backends probe for re2 and hyperscan) and
-the hook needs nothing else from it. ``tests/test_fast_path.py`` checks that the port gives
-pathspec's regex for every pattern hypothesis draws; pathspec stays the reference.
+pathspec is imported only when a pattern list is first compiled (a hook with no task scope
+never pays for it), and each distinct list is compiled once per process.
 """
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -79,120 +77,6 @@ def _spec(patterns: Sequence[str]) -> pathspec.PathSpec[Any]:
     return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
-# -- pathspec's gitignore translation (pathspec/patterns/gitignore/basic.py and base.py) --------
-def _normalize_segments(is_dir_pattern: bool,
-                        segs: list[str]) -> tuple[list[str] | None, str | None]:
-    if not segs[0]:
-        del segs[0]  # a leading '/' anchors at the root
-    elif (len(segs) == 1 or (len(segs) == 2 and not segs[1])) and segs[0] != "**":
-        segs.insert(0, "**")  # one segment matches at any depth: "**/{pattern}"
-    if not segs:
-        raise ValueError("Pattern normalized to nothing.")
-    if not segs[-1]:
-        segs[-1] = "**"  # a trailing '/' matches everything below
-    for i in range(len(segs) - 1, 0, -1):
-        if segs[i - 1] == "**" and segs[i] == "**":
-            del segs[i]
-    if len(segs) == 1 and segs[0] == "**":
-        return None, ("/" if is_dir_pattern else ".")
-    if len(segs) == 2 and segs[0] == "**" and segs[1] == "*":
-        return None, "."
-    if len(segs) == 3 and segs[0] == "**" and segs[1] == "*" and segs[2] == "**":
-        return None, "/"
-    return segs, None
-
-
-def _segment_glob(pattern: str) -> str:
-    """One path segment's glob as a regex (``range_error='literal'``)."""
-    escape = False
-    regex = ""
-    i, end = 0, len(pattern)
-    while i < end:
-        char = pattern[i]
-        i += 1
-        if escape:
-            escape = False
-            regex += re.escape(char)
-        elif char == "\\":
-            escape = True
-        elif char == "*":
-            regex += "[^/]*"
-        elif char == "?":
-            regex += "[^/]"
-        elif char == "[":
-            j = i
-            if j < end and pattern[j] in "!^":
-                j += 1
-            if j < end and pattern[j] == "]":
-                j += 1
-            while j < end and pattern[j] != "]":
-                j += 1
-            if j < end:
-                j += 1
-                expr = "["
-                if pattern[i] in "!^":
-                    expr += "^"
-                    i += 1
-                expr += pattern[i:j].replace("\\", "\\\\")
-                regex += expr
-                i = j
-            else:
-                regex += "\\["  # no closing bracket: a literal '['
-        else:
-            regex += re.escape(char)
-    if escape:
-        raise ValueError(f"Escape character found with no next character to escape: "
-                         f"{pattern!r}")
-    return regex
-
-
-def _translate_segments(segs: list[str]) -> str:
-    out: list[str] = []
-    need_slash = False
-    end = len(segs) - 1
-    for i, seg in enumerate(segs):
-        if seg == "**":
-            if i == 0:
-                out.append("^(?:.+/)?")
-            elif i < end:
-                out.append("(?:/.+)?")
-                need_slash = True
-            else:
-                out.append("/")
-            continue
-        if i == 0:
-            out.append("^")
-        if need_slash:
-            out.append("/")
-        out.append("[^/]+" if seg == "*" else _segment_glob(seg))
-        if i == end:
-            out.append("/?$" if seg == "*" else "(?:/|$)")
-        need_slash = True
-    return "".join(out)
-
-
-def pattern_regex(pattern: str) -> tuple[str | None, bool | None]:
-    """(regex source, include) exactly as pathspec's ``GitIgnoreBasicPattern.pattern_to_regex``
-    gives them for a str pattern; (None, None) for a blank or comment line. Raises ValueError
-    where pathspec raises GitIgnorePatternError (a ValueError)."""
-    text = pattern if pattern.endswith("\\ ") else pattern.rstrip()
-    if not text or text.startswith("#"):
-        return None, None
-    include = not text.startswith("!")
-    if not include:
-        text = text[1:]
-    segs = text.split("/")
-    is_dir_pattern = not segs[-1] and text != "/"
-    try:
-        normalized, override = _normalize_segments(is_dir_pattern, segs)
-        if override is not None:
-            return override, include
-        assert normalized is not None
-        return _translate_segments(normalized), include
-    except ValueError as e:
-        raise ValueError(f"Invalid git pattern: {pattern!r}") from e
-
-
 _COMPILED: dict[tuple[str, ...], Matcher] = {}
 MAX_COMPILED = 256
 
@@ -225,17 +109,23 @@ class Matcher:
         # Last pattern first: the first alternative that matches is the last matching pattern,
         # which is the one that decides in gitignore semantics. Empty lines are skipped, as
         # PathSpec.from_lines skips them.
-        for regex, include in reversed([pattern_regex(p) for p in pats if p]):
-            if regex is None or include is None:
+        for p in reversed(_spec(pats).patterns):
+            regex = getattr(p, "regex", None)
+            if regex is None or p.include is None:
                 continue
-            body = _NAMED_GROUP.sub("(?:", regex)
+            include = bool(p.include)
+            body = _NAMED_GROUP.sub("(?:", regex.pattern)
             # pathspec calls ``regex.search``: a regex without '^' ('*/' is just '/') may match
             # anywhere, so it gets a lazy any-prefix to keep search semantics under ``match``.
             if not body.startswith("^"):
                 body = f"(?s:.*?)(?:{body})"
             alternatives.append(f"(?P<p{len(includes)}>{body})")
             includes.append(include)
-        compiled = re.compile("|".join(alternatives)) if alternatives else None
+        with warnings.catch_warnings():
+            # pathspec's regex for a literal '[' inside a class reads as a "possible nested
+            # set" to re; the meaning is pathspec's and the tests compare it with pathspec.
+            warnings.simplefilter("ignore", FutureWarning)
+            compiled = re.compile("|".join(alternatives)) if alternatives else None
         return cls(pats, compiled, tuple(includes), all(includes))
 
     def match(self, path: str) -> bool:

@@ -70,6 +70,13 @@ def _marked(source: str, e: yaml.MarkedYAMLError) -> str:
     mark = e.problem_mark or e.context_mark
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
     problem = e.problem or e.context or "invalid YAML"
+    if e.context and problem.startswith("but "):
+        # libyaml splits one sentence in two: "expected a single document in the stream",
+        # "but found another document"; the second half alone says nothing.
+        problem = f"{e.context}, {problem}"
+    if "nesting depth" in problem:
+        # libyaml's own cap (1000 levels) fires before ours: no glob is to blame.
+        return f"{where}: nested too deeply ({_one_line(problem)})"
     hint = ""
     if isinstance(e, (yaml.scanner.ScannerError, yaml.parser.ParserError)):
         hint = f" (hint: {GLOB_HINT})"

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,42 +277,53 @@ BUILDERS = {"small": build_small, "big": build_big, "range": build_range,
 
 
 def fixture_key(name: str) -> str:
-    """What a fixture's content depends on: its version, and for receipts the code that
-    writes and reads them (receipts recorded by an older gate may no longer parse)."""
+    """What a fixture's content depends on: its version, and for receipts the gate that
+    recorded them (a receipt from another version of the engine may no longer verify)."""
     if name != "receipts":
         return FIXTURE_VERSION
     h = hashlib.sha256()
-    for module in ("receipt.py", "receipt_parse.py"):
-        h.update((ROOT / "avorelo_gate" / module).read_bytes())
+    for module in sorted((ROOT / "avorelo_gate").rglob("*.py")):
+        h.update(module.relative_to(ROOT).as_posix().encode() + b"\0" + module.read_bytes())
     return f"{FIXTURE_VERSION}-{h.hexdigest()[:12]}"
 
 
 def fixture(name: str, quick: bool, log: bool = True) -> Path:
-    """The fixture's repository, built now unless the cache has it for this key."""
-    base = FIXTURES / f"v{FIXTURE_VERSION}-{'quick' if quick else 'full'}"
-    path = base / name
-    marker = base / f"{name}.built"
-    key = fixture_key(name)
+    """The fixture's repository, built now unless the cache has it for this key.
+
+    Built in a child process: the receipts fixture records 1,000 receipts in-process, and a
+    benchmark process grown by that would lend its size to every child it starts (Linux
+    keeps the larger of the old and new memory's peak across exec), spoiling the RSS figures.
+    """
+    path, marker, key = _where(name, quick)
     if path.is_dir() and marker.exists() and marker.read_text().strip() == key:
         return path
-    marker.unlink(missing_ok=True)
-    home = FIXTURES / "home"
-    home.mkdir(parents=True, exist_ok=True)
     if log:
         print(f"building fixture {name} ({'quick' if quick else 'full'}) ...", flush=True)
-    import time
     start = time.perf_counter()
-    old_env = dict(os.environ)
-    env = bench_env(home)
-    try:
-        # receipt_history's helpers read os.environ: give them the same hermetic one.
-        os.environ.clear()
-        os.environ.update(env)
-        BUILDERS[name](path, env, QUICK if quick else FULL)
-    finally:
-        os.environ.clear()
-        os.environ.update(old_env)
-    marker.write_text(f"{key}\n")
+    subprocess.run([sys.executable, __file__, name, *(["--quick"] if quick else [])],
+                   check=True)
     if log:
         print(f"  built in {time.perf_counter() - start:.1f} s", flush=True)
     return path
+
+
+def _where(name: str, quick: bool) -> tuple[Path, Path, str]:
+    base = FIXTURES / f"v{FIXTURE_VERSION}-{'quick' if quick else 'full'}"
+    return base / name, base / f"{name}.built", fixture_key(name)
+
+
+def build(name: str, quick: bool) -> None:
+    path, marker, key = _where(name, quick)
+    marker.unlink(missing_ok=True)
+    home = FIXTURES / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = bench_env(home)
+    # receipt_history's helpers read os.environ: give them the same hermetic one.
+    os.environ.clear()
+    os.environ.update(env)
+    BUILDERS[name](path, env, QUICK if quick else FULL)
+    marker.write_text(f"{key}\n")
+
+
+if __name__ == "__main__":
+    build(sys.argv[1], "--quick" in sys.argv[2:])

@@ -8,7 +8,7 @@ sample by sample, so that a change in the machine's load falls on both. The gate
 get the same repository, the same environment and the same caches (the OS page cache, warmed
 by the warm-up runs of both); the gate keeps no cache of its own that the floor would lack,
 except the receipt index ``route`` is specified to use warm. Exits 1 when any case misses its
-ceiling.
+ceiling (a ``--quick`` smoke run exits 0 once every case has run).
 """
 from __future__ import annotations
 
@@ -61,15 +61,22 @@ def run_timed(argv: Sequence[str], cwd: Path, env: dict[str, str],
     return Sample(elapsed, int(usage.ru_maxrss), usage.ru_utime + usage.ru_stime)
 
 
-def gate_own_peak_mb(args: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
-    """The gate's own peak RSS (its Python process, not the git processes it waits for)."""
-    code = ("import resource, sys\nfrom avorelo_gate.main import main\n"
+def gate_own_peak_mb(args: Sequence[str], cwd: Path, env: dict[str, str],
+                     runs: int = 3) -> float:
+    """The gate's own peak RSS (its Python process, not the git processes it waits for):
+    the median of ``runs`` runs of the same entry point. VmHWM is this process's own peak;
+    getrusage's would also count the memory of the parent it was forked from."""
+    code = ("import sys\nfrom avorelo_gate.main import main\n"
             f"rc = main({list(args)!r})\n"
-            "sys.stderr.write('PEAK %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True,
-                          check=False)
-    line = [ln for ln in proc.stderr.decode().splitlines() if ln.startswith("PEAK ")]
-    return int(line[-1].split()[1]) / 1024
+            "peak = [ln for ln in open('/proc/self/status') if ln.startswith('VmHWM:')]\n"
+            "sys.stderr.write('PEAK %s\\n' % peak[0].split()[1])\n")
+    peaks = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env,
+                              capture_output=True, check=False)
+        line = [ln for ln in proc.stderr.decode().splitlines() if ln.startswith("PEAK ")]
+        peaks.append(int(line[-1].split()[1]) / 1024)
+    return statistics.median(peaks)
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,8 @@ def case_big(env: dict[str, str], quick: bool, runs: int, sizes: Sizes) -> Outco
     tree = max(s.maxrss_kb for s in gates) / 1024
     return Outcome(f"{sizes.big_staged:,} staged files: `check`", g / f, g, f, "x", 1.3, 1.6,
                    extra_ok=own < 80,
-                   note=f"peak RSS: gate {own:.0f} MB (ceiling 80), git {tree:.0f} MB; "
+                   note=f"peak RSS: the gate's process {own:.0f} MB (ceiling 80), the largest "
+                   f"process it ran (git) {tree:.0f} MB; "
                    + cpu_note(gates, floors))
 
 
@@ -333,8 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if o.note:
             print(f"{o.name}: {o.note}")
     print(f"1-minute load average: {min(loads):.2f}-{max(loads):.2f} during the run; "
-          f"{runs} timed runs per case after a warm-up, medians"
-          f"{' (quick fixtures)' if opts.quick else ''}")
+          f"{runs} timed runs per case after a warm-up, medians")
+    if opts.quick:
+        # Goals are set for the full fixtures: on tiny ones Python's start dominates every
+        # ratio. The smoke run shows that every case builds, runs and answers as expected.
+        print("quick fixtures: a smoke run; the statuses are informative, not a verdict")
+        return 0
     return 1 if any(o.status == "MISSED" for o in outcomes) else 0
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 SCALE = max(1, int(os.environ.get("AVORELO_HARDENING_SCALE", "1") or "1"))
 
 # -- 1. never a traceback: examples per hypothesis property -----------------------------------
-FUZZ_EXAMPLES = 60 * SCALE
+FUZZ_EXAMPLES = 100 * SCALE
 
 # -- 5. crash safety ----------------------------------------------------------------------------
 WRITERS = 8

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, GitRepo
 
 TASK = ("id: T-1\nscope: ['src/**']\n"

@@ -78,8 +78,16 @@ def _log_lines(report: GateReport) -> Iterator[str]:
         yield f"commit {commit.label}: {commit.verdict}, {count}"
 
 
+def annotated_violations(report: GateReport) -> list[Violation]:
+    """Every violation once: a range finding that a commit already reports at the same path
+    for the same rule would only be the same annotation twice on the pull request."""
+    in_commits = {(v.rule, v.path) for c in report.commits for v in c.violations}
+    return [v for v in report.violations
+            if v.commit is not None or (v.rule, v.path) not in in_commits]
+
+
 def _annotations(report: GateReport) -> Iterator[str]:
-    for violation in report.violations:
+    for violation in annotated_violations(report):
         yield _error_line(violation)
     for warning in unique_texts(report, "warnings"):
         yield f"::warning title=avorelo-gate::{escape_data(warning)}"

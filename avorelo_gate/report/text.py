@@ -22,24 +22,31 @@ class _Paint:
         return f"\033[{_COLOURS[colour]}m{text}\033[0m" if self.enabled else text
 
 
+def _shown(text: str) -> str:
+    """Messages, hints and notes quote repository data (trailer values, ref names, paths):
+    escaped like paths, so a terminal shows an escape sequence instead of obeying it (and a
+    newline cannot fake a line of output). Our own colours are added after (issue 7)."""
+    return display_path(text)
+
+
 def _violation_lines(v: Violation, paint: _Paint) -> list[str]:
     head = f"{display_path(v.path)}: " if v.path else ""
     where = f" [{v.commit[:12]}]" if v.commit else ""
-    lines = [f"  {head}{paint('red', v.rule)}: {v.message}{where}"]
+    lines = [f"  {head}{paint('red', v.rule)}: {_shown(v.message)}{where}"]
     if v.hint:
-        lines.append(f"    To fix: {v.hint}")
+        lines.append(f"    To fix: {_shown(v.hint)}")
     return lines
 
 
 def _proof_line(p: ProofStatus, paint: _Paint) -> str:
     colour = "green" if p.status == "ok" else "red"
-    bits = [f"  proof {p.requirement}: {paint(colour, p.status)}"]
+    bits = [f"  proof {_shown(p.requirement)}: {paint(colour, p.status)}"]
     if p.counts:
         bits.append("(" + ", ".join(f"{k} {v}" for k, v in p.counts.items()) + ")")
     if p.sha256:
         bits.append(f"[sha256 {p.sha256[:12]}]")  # enough to tell two reports apart
     if p.detail:
-        bits.append(f"- {p.detail}")
+        bits.append(f"- {_shown(p.detail)}")
     return " ".join(bits)
 
 
@@ -58,8 +65,8 @@ def render_result(r: CheckResult, paint: _Paint, heading: bool = True) -> list[s
     for v in r.violations:
         lines.extend(_violation_lines(v, paint))
     lines.extend(_proof_line(p, paint) for p in r.proof)
-    lines.extend(f"  {paint('yellow', 'warning')}: {w}" for w in r.warnings)
-    lines.extend(f"  {paint('dim', 'note')}: {n}" for n in r.notes)
+    lines.extend(f"  {paint('yellow', 'warning')}: {_shown(w)}" for w in r.warnings)
+    lines.extend(f"  {paint('dim', 'note')}: {_shown(n)}" for n in r.notes)
     return lines
 
 

@@ -78,7 +78,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @cli.command()
     def init() -> int:
         """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.install import init_repo
 
         for rel, what in init_repo(open_repo(environ=environ)):
@@ -93,7 +93,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
     def install(hooks: tuple[str, ...], force: bool) -> int:
         """Install the plain git hooks (respects core.hooksPath)."""
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.install import install_hooks
 
         repo = open_repo(environ=environ)
@@ -115,7 +115,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
         paths = list(files)
         if not paths:
-            from avorelo_gate.gate import open_repo
+            from avorelo_gate.git import open_repo
 
             repo = open_repo(environ=environ)
             paths = default_files(repo.toplevel or os.getcwd())
@@ -142,7 +142,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         import json
 
         from avorelo_gate.context import assemble, render_context_text
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.snapshot import WORKTREE, Snapshot
         from avorelo_gate.task import resolve_task
 
@@ -183,7 +183,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
         Usage: avorelo-gate prove [--name NAME] -- CMD [ARGS...]"""
         from avorelo_gate.approvals import refuse_unlisted_tool
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.prove import run_prove
         from avorelo_gate.snapshot import WORKTREE, Snapshot
         from avorelo_gate.task import resolve_task
@@ -223,7 +223,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
                   show_default=True, help="json: the receipt exactly as stored.")
     def receipt_show(rev: str | None, fmt: str) -> int:
         """Show the receipt of REV (default HEAD)."""
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.receipt_commands import show
 
         return show(open_repo(environ=environ), rev, fmt, environ).emit()
@@ -235,7 +235,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     def receipt_list(spec: str | None, count: int | None) -> int:
         """One line per commit: sha, task, verdict, weight, model (default: the last 20
         commits of HEAD)."""
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.receipt_commands import list_receipts
 
         return list_receipts(open_repo(environ=environ), spec, count).emit()
@@ -253,7 +253,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.argument("rev", required=False)
     def receipt_record(rev: str | None) -> int:
         """Record (or repair) the receipt of REV (default HEAD) from the commit itself."""
-        from avorelo_gate.gate import open_repo
+        from avorelo_gate.git import open_repo
         from avorelo_gate.receipt_commands import record_receipt
 
         return record_receipt(open_repo(environ=environ), rev, environ).emit()

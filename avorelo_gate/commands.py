@@ -29,13 +29,13 @@ def echo(text: str) -> None:
 def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str | None,
           task_id: str | None, task_file: str | None, message_file: str | None,
           allow_policy_change: bool, fmt: str | None, output: str | None) -> int:
-    from avorelo_gate.git import Git
+    from avorelo_gate.git import open_repo
     from avorelo_gate.readahead import staged_read_ahead
 
     if spec and rev:
         raise BadInputError("use one of --range and --commit, not both")
     chosen = "range" if spec else "commit" if rev else mode
-    repo = Git.from_environ(None, environ).repo()  # gate.open_repo, before gate is imported
+    repo = open_repo(environ=environ)
     # git computes the staged diff while the engine is imported (readahead.py).
     with (staged_read_ahead(repo, environ, task_id) if chosen == "staged"
           else contextlib.nullcontext(repo)) as rr:
@@ -51,7 +51,7 @@ def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str |
 def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change: bool,
        fmt: str | None, output: str | None) -> int:
     from avorelo_gate.ci import CiRequest, run_ci
-    from avorelo_gate.gate import open_repo
+    from avorelo_gate.git import open_repo
     from avorelo_gate.output import emit
 
     req = CiRequest(base=base, head=head, allow_policy_change=allow_policy_change)
@@ -60,18 +60,17 @@ def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change:
 
 def route(environ: Mapping[str, str], *, task_id: str | None, scopes: Sequence[str],
           fmt: str) -> int:
-    from avorelo_gate.git import Git
+    from avorelo_gate.git import open_repo
     from avorelo_gate.route import render_route
     from avorelo_gate.route import route as run_route
 
-    # Not gate.open_repo: importing the whole engine would cost route a third of its time.
-    found = run_route(Git.from_environ(None, environ).repo(), task_id, tuple(scopes), environ)
+    found = run_route(open_repo(environ=environ), task_id, tuple(scopes), environ)
     echo(render_route(found, fmt))
     return 0
 
 
 def receipt_verify(environ: Mapping[str, str], *, spec: str | None, fmt: str) -> int:
-    from avorelo_gate.gate import open_repo
+    from avorelo_gate.git import open_repo
     from avorelo_gate.receipt_commands import verify
 
     return verify(open_repo(environ=environ), spec, fmt, environ).emit()

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.git import Git, Repo
+from avorelo_gate.git import Repo, open_repo
 from avorelo_gate.invocation import commit_amends
 from avorelo_gate.result import GateReport
 
@@ -31,7 +31,7 @@ def _marker_path(repo: Repo) -> str:
 def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
     from avorelo_gate.readahead import staged_read_ahead
 
-    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
+    repo = open_repo(environ=environ)
     amend = bool(commit_amends())
     # An amend diffs against HEAD's parent: the engine asks git for that itself.
     with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
@@ -44,7 +44,7 @@ def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
     # The pre-commit framework passes these through the environment instead of argv.
     source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", "")
     sha = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_OBJECT_NAME", "")
-    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
+    repo = open_repo(environ=environ)
     amend = commit_amends()
     if amend is None:  # unknown: git's hint (also given for -c/-C HEAD, which do not amend)
         amend = source == "commit" and sha == "HEAD"
@@ -83,7 +83,7 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
         raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
     from avorelo_gate.gate import CheckRequest, check_request
 
-    repo = Git.from_environ(None, environ).repo()  # gate.open_repo
+    repo = open_repo(environ=environ)
     marked = take_amend_marker(repo)
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)

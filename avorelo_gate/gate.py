@@ -14,7 +14,7 @@ from avorelo_gate import change as changes
 from avorelo_gate.approvals import evaluate_approvals, evaluate_tools, tools_record
 from avorelo_gate.change import Change
 from avorelo_gate.engine import Options, evaluate, load_policy
-from avorelo_gate.git import Git, Repo
+from avorelo_gate.git import Repo
 from avorelo_gate.inputs import read_input
 from avorelo_gate.policy import Policy
 from avorelo_gate.result import CheckResult, GateReport, ProofStatus, Violation
@@ -41,10 +41,6 @@ class CheckRequest:
     message_known: bool = True
     amend: bool = False                  # the commit being made replaces HEAD
     signals: bool = False                # ci: platform approval signals count
-
-
-def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) -> Repo:
-    return Git.from_environ(cwd, environ).repo()
 
 
 def read_message_file(path: str) -> str:

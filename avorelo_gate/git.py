@@ -885,3 +885,8 @@ def _commit_blocks(out: bytes, commits: Sequence[str]) -> dict[str, list[bytes]]
             current.append(rec)
         i += 1
     return blocks
+
+
+def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) -> Repo:
+    """The repository a command runs in (the hook's GIT_DIR / GIT_INDEX_FILE honoured)."""
+    return Git.from_environ(cwd, environ).repo()

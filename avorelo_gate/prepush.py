@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from avorelo_gate.commitcheck import Commit, check_commits, list_commits, with_violations
 from avorelo_gate.engine import load_policy
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError
-from avorelo_gate.gate import CheckRequest, open_repo
-from avorelo_gate.git import Repo
+from avorelo_gate.gate import CheckRequest
+from avorelo_gate.git import Repo, open_repo
 from avorelo_gate.policy import Policy
 from avorelo_gate.receiptcheck import receipt_violations
 from avorelo_gate.result import CheckResult, DiffSummary, GateReport

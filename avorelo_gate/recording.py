@@ -126,7 +126,7 @@ def summary(statement: Mapping[str, Any]) -> str:
 
 # -- the hooks --------------------------------------------------------------------------------
 def post_commit(args: list[str], environ: Mapping[str, str]) -> int:
-    from avorelo_gate.gate import open_repo
+    from avorelo_gate.git import open_repo
 
     repo = open_repo(environ=environ)
     head = repo.head
@@ -149,7 +149,7 @@ def post_rewrite(args: list[str], environ: Mapping[str, str],
                  stdin: bytes | None = None) -> int:
     """Re-anchor receipts on rewritten commits: ``notes.rewriteRef`` copies the old commit's
     receipt (its subject the old commit) onto the new one; record the new commit's own."""
-    from avorelo_gate.gate import open_repo
+    from avorelo_gate.git import open_repo
 
     data = sys.stdin.buffer.read() if stdin is None else stdin
     rewritten = parse_rewrites(data)

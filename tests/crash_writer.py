@@ -14,8 +14,8 @@ import dataclasses
 import os
 import sys
 
-from avorelo_gate.gate import CheckRequest, check_request, open_repo
-from avorelo_gate.git import Repo
+from avorelo_gate.gate import CheckRequest, check_request
+from avorelo_gate.git import Repo, open_repo
 from avorelo_gate.proofrecord import ProofRecord, iso, new_run_id, utc_now, write_record
 from avorelo_gate.recording import leave_pending
 

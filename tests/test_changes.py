@@ -18,8 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from avorelo_gate import change as changes
-from avorelo_gate.gate import open_repo
-from avorelo_gate.git import EMPTY_TREE, Repo, fsdecode, zsplit
+from avorelo_gate.git import EMPTY_TREE, Repo, fsdecode, open_repo, zsplit
 from avorelo_gate.result import TouchedFile
 
 AWKWARD_NAMES: list[str | bytes] = [

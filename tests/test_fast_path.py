@@ -21,8 +21,8 @@ from inproc import run_main
 
 from avorelo_gate import receipt_verify, schema
 from avorelo_gate.errors import BadInputError, GitError
-from avorelo_gate.gate import CheckRequest, check_request, open_repo
-from avorelo_gate.git import RawNumstatParser, fsdecode, zsplit
+from avorelo_gate.gate import CheckRequest, check_request
+from avorelo_gate.git import RawNumstatParser, fsdecode, open_repo, zsplit
 from avorelo_gate.readahead import staged_read_ahead
 
 # -- the same answers, end to end -----------------------------------------------------------------

@@ -32,7 +32,7 @@ from hardening_settings import KILL_SEED, KILLS_PER_COMMAND, RECORDS_PER_WRITER,
 from hardening_util import gate_process, git
 from inproc import run_main
 
-from avorelo_gate.gate import open_repo
+from avorelo_gate.git import open_repo
 from avorelo_gate.proofrecord import HISTORY_LIMIT, load_store, read_record
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),

@@ -487,7 +487,7 @@ def test_concurrent_commits_in_two_worktrees(hooked: GitRepo) -> None:
 
 def test_concurrent_note_writers_lose_nothing(repo: GitRepo) -> None:
     shas = make_commits(repo.path, [_work(i) for i in range(45)])
-    script = ("import sys; from avorelo_gate.gate import open_repo; "
+    script = ("import sys; from avorelo_gate.git import open_repo; "
               "from avorelo_gate.notes import write_notes; "
               "write_notes(open_repo(), {s: ('{\"n\":\"%s\"}' % s).encode() "
               "for s in sys.argv[1:]})")

@@ -2,21 +2,27 @@
 
 A reader sees the old content or the new, never a torn one, and concurrent writers never
 share a temporary file. The directory is fsynced too so the rename survives a power cut.
+A writer killed between the two leaves its temporary file behind: readers never look at one,
+and the next write in that directory removes those more than an hour old.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import tempfile
+import time
 
 from avorelo_gate.errors import EnvironmentFailure
+
+TEMP_PREFIX = ".avorelo-tmp-"
+STALE_SECONDS = 3600
 
 
 def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     except OSError as e:
         raise EnvironmentFailure(f"{path}: cannot write: {e.strerror}") from e
     try:
@@ -33,6 +39,22 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
             raise EnvironmentFailure(f"{path}: cannot write: {e.strerror}") from e
         raise
     _fsync_dir(directory)
+    sweep_stale_temps(directory)
+
+
+def sweep_stale_temps(directory: str, now: float | None = None) -> int:
+    """Remove temporary files that killed writers left (only ours, only old ones: a live
+    writer's file is seconds old)."""
+    cutoff = (time.time() if now is None else now) - STALE_SECONDS
+    removed = 0
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed += 1
+    return removed
 
 
 def _fsync_dir(directory: str) -> None:

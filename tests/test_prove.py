@@ -37,7 +37,7 @@ def history(repo: GitRepo, name: str) -> list[dict[str, Any]]:
 
 
 def leftovers(repo: GitRepo, name: str) -> list[str]:
-    return [p.name for p in proof_dir(repo, name).rglob(".tmp-*")]
+    return [p.name for p in proof_dir(repo, name).rglob(".avorelo-tmp-*")]
 
 
 @pytest.fixture

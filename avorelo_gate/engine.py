@@ -115,7 +115,7 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
             "budget-lines", f"{diff.lines} lines changed (+{diff.added} -{diff.removed}); "
             f"the task's budget is {task.budget.max_lines}", None,
             "split the change into smaller commits"))
-    violations.extend(_weight_rules(task, policy, diff, warnings, options))
+    violations.extend(_weight_rules(task, policy, diff, warnings))
 
     if not task.declared and policy.require_task and touched:
         if options.message_known:
@@ -145,8 +145,8 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         touched=touched, extra=extra)
 
 
-def _weight_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary, warnings: list[str],
-                  options: Options) -> list[Violation]:
+def _weight_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,
+                  warnings: list[str]) -> list[Violation]:
     if task.weight is None:
         return []
     budget = policy.weights.get(task.weight)

@@ -589,12 +589,6 @@ class Repo:
         out = self.git.out("cat-file", "--batch", input=batch_input(names))
         return parse_batch(out, names)
 
-    def read_blob(self, blob: str) -> bytes:
-        found = self.cat_objects([blob])[blob]
-        if found is None:
-            raise GitError(f"object {blob} is missing from the repository")
-        return found[1]
-
     # -- many commits at once (pre-push, ci) ---------------------------------------------
     def object_types(self, names: Sequence[str]) -> dict[str, tuple[str, str] | None]:
         """name -> (object id, type) through one ``cat-file --batch-check``; None when there
@@ -650,11 +644,6 @@ class Repo:
     def remote_names(self) -> list[str]:
         return self.git.out("remote").decode("utf-8", "surrogateescape").split()
 
-    def has_ref(self, ref: str) -> bool:
-        proc = self.git.run("rev-parse", "--verify", "-q", "--end-of-options", ref,
-                            ok=(0, 1, 128))
-        return proc.returncode == 0
-
     def shallow_boundary(self) -> set[str]:
         """Commits whose parents a shallow clone does not have (``$GIT_DIR/shallow``)."""
         out = self.git.out("rev-parse", "--path-format=absolute", "--git-path", "shallow")
@@ -665,10 +654,6 @@ class Repo:
             return set()
         except OSError as e:
             raise EnvironmentFailure(f"cannot read the shallow file: {e.strerror}") from e
-
-    def config_get(self, key: str) -> str | None:
-        proc = self.git.run("config", "--get", key, ok=(0, 1), pinned=False)
-        return proc.stdout.decode("utf-8", "replace").rstrip("\n") if proc.returncode == 0 else None
 
     # -- notes (receipts) ---------------------------------------------------------------
     def config_get_all(self, key: str) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import stat
 import sys
 import time
 from collections.abc import Sequence
@@ -104,10 +103,6 @@ def _read(path: str) -> str | None:
         raise EnvironmentFailure(f"{path}: is a directory, not a hook") from e
     except OSError as e:
         raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
-
-
-def is_executable(path: str) -> bool:
-    return bool(os.stat(path).st_mode & stat.S_IXUSR)
 
 
 def init_repo(repo: Repo) -> list[tuple[str, str]]:

@@ -89,9 +89,9 @@ def check_proof(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
                         violations=tuple(v for f in findings if (v := violation_of(f))))
 
 
-def evaluate_proof(repo: Repo, change: Change, task: ResolvedTask,
-                   policy: Policy) -> tuple[ProofStatus, ...]:
-    return check_proof(repo, change, task, policy).statuses
+def is_violation_for(v: Violation, requirement: str) -> bool:
+    """Whether ``v`` is the violation ``violation_of`` made for ``requirement``."""
+    return v.rule in RULES.values() and v.message.startswith(f"{requirement}: ")
 
 
 def violation_of(finding: Finding) -> Violation | None:

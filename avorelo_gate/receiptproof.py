@@ -17,10 +17,9 @@ from typing import Any
 
 from avorelo_gate.git import Repo
 from avorelo_gate.notes import read_notes
+from avorelo_gate.proofcheck import is_violation_for
 from avorelo_gate.receipt_parse import parse_receipt
 from avorelo_gate.result import CheckResult, ProofStatus
-
-PROOF_RULES = frozenset({"proof-missing", "proof-failed", "proof-stale", "proof-invalid"})
 
 
 def recorded_ok(note: bytes | None, commit: str, tree: str) -> dict[str, Mapping[str, Any]]:
@@ -55,8 +54,7 @@ def credit(result: CheckResult, recorded: Mapping[str, Mapping[str, Any]],
         if p.requirement in credited else p
         for p in result.proof)
     violations = tuple(v for v in result.violations
-                       if not (v.rule in PROOF_RULES
-                               and any(v.message.startswith(f"{r}: ") for r in credited)))
+                       if not any(is_violation_for(v, r) for r in credited))
     return replace(result, proof=proof, violations=violations)
 
 

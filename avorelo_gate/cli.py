@@ -10,7 +10,7 @@ import click
 
 from avorelo_gate import __version__, commands
 from avorelo_gate.errors import BadInputError, ExitCode
-from avorelo_gate.output import FORMATS
+from avorelo_gate.report.output import FORMATS
 
 _FORMAT = click.Choice(FORMATS)
 
@@ -71,15 +71,15 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     def hook(args: tuple[str, ...]) -> int:
         """What the git hooks call: pre-commit, prepare-commit-msg MSGFILE, commit-msg
         MSGFILE (see README)."""
-        from avorelo_gate.main import _hook_main
+        from avorelo_gate.points.dispatch import run_hook
 
-        return _hook_main(list(args), environ)
+        return run_hook(list(args), environ)
 
     @cli.command()
     def init() -> int:
         """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.install import init_repo
+        from avorelo_gate.adopt.install import init_repo
+        from avorelo_gate.git.repo import open_repo
 
         for rel, what in init_repo(open_repo(environ=environ)):
             click.echo(f"{rel}: {what}")
@@ -93,15 +93,15 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
     def install(hooks: tuple[str, ...], force: bool) -> int:
         """Install the plain git hooks (respects core.hooksPath)."""
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.install import install_hooks
+        from avorelo_gate.adopt.install import install_hooks
+        from avorelo_gate.git.repo import open_repo
 
         repo = open_repo(environ=environ)
         for done in install_hooks(repo, hooks, force):
             extra = f" (previous hook kept at {done.backup})" if done.backup else ""
             click.echo(f"{done.hook}: {done.action} at {done.path}{extra}")
         if not hooks or "post-rewrite" in hooks:
-            from avorelo_gate.notes import SHARE_HINT, configure_notes
+            from avorelo_gate.receipts.store import SHARE_HINT, configure_notes
 
             click.echo("receipts follow amend and rebase: " + ", ".join(configure_notes(repo)))
             click.echo(SHARE_HINT)
@@ -111,11 +111,11 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.argument("files", nargs=-1, type=click.Path())
     def validate(files: tuple[str, ...]) -> int:
         """Validate policy and task files (default: those under .avorelo/)."""
-        from avorelo_gate.validate import default_files, validate_files
+        from avorelo_gate.task.validate import default_files, validate_files
 
         paths = list(files)
         if not paths:
-            from avorelo_gate.git import open_repo
+            from avorelo_gate.git.repo import open_repo
 
             repo = open_repo(environ=environ)
             paths = default_files(repo.toplevel or os.getcwd())
@@ -141,10 +141,10 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         orchestrator to hand to an agent."""
         import json
 
-        from avorelo_gate.context import assemble, render_context_text
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.snapshot import WORKTREE, Snapshot
-        from avorelo_gate.task import resolve_task
+        from avorelo_gate.git.repo import open_repo
+        from avorelo_gate.git.snapshot import WORKTREE, Snapshot
+        from avorelo_gate.task.context import assemble, render_context_text
+        from avorelo_gate.task.declare import resolve_task
 
         repo = open_repo(environ=environ)
         task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=task_id, environ=environ)
@@ -165,7 +165,7 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.option("--keep", is_flag=True, help="Keep the throwaway repository.")
     def demo(keep: bool) -> int:
         """Show the whole flow on a throwaway repository."""
-        from avorelo_gate.demo import run_demo
+        from avorelo_gate.adopt.demo import run_demo
 
         return run_demo(keep=keep, environ=environ, out=sys.stdout)
 
@@ -182,11 +182,11 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         artifacts' sha256 and the content it ran against. Exits with CMD's code.
 
         Usage: avorelo-gate prove [--name NAME] -- CMD [ARGS...]"""
-        from avorelo_gate.approvals import refuse_unlisted_tool
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.prove import run_prove
-        from avorelo_gate.snapshot import WORKTREE, Snapshot
-        from avorelo_gate.task import resolve_task
+        from avorelo_gate.git.repo import open_repo
+        from avorelo_gate.git.snapshot import WORKTREE, Snapshot
+        from avorelo_gate.proof.run import run_prove
+        from avorelo_gate.task.approvals import refuse_unlisted_tool
+        from avorelo_gate.task.declare import resolve_task
 
         repo = open_repo(environ=environ)
         if command and repo.toplevel:
@@ -223,8 +223,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
                   show_default=True, help="json: the receipt exactly as stored.")
     def receipt_show(rev: str | None, fmt: str) -> int:
         """Show the receipt of REV (default HEAD)."""
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.receipt_commands import show
+        from avorelo_gate.git.repo import open_repo
+        from avorelo_gate.receipts.commands import show
 
         return show(open_repo(environ=environ), rev, fmt, environ).emit()
 
@@ -235,8 +235,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     def receipt_list(spec: str | None, count: int | None) -> int:
         """One line per commit: sha, task, verdict, weight, model (default: the last 20
         commits of HEAD)."""
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.receipt_commands import list_receipts
+        from avorelo_gate.git.repo import open_repo
+        from avorelo_gate.receipts.commands import list_receipts
 
         return list_receipts(open_repo(environ=environ), spec, count).emit()
 
@@ -253,8 +253,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.argument("rev", required=False)
     def receipt_record(rev: str | None) -> int:
         """Record (or repair) the receipt of REV (default HEAD) from the commit itself."""
-        from avorelo_gate.git import open_repo
-        from avorelo_gate.receipt_commands import record_receipt
+        from avorelo_gate.git.repo import open_repo
+        from avorelo_gate.receipts.commands import record_receipt
 
         return record_receipt(open_repo(environ=environ), rev, environ).emit()
 

@@ -29,18 +29,18 @@ def echo(text: str) -> None:
 def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str | None,
           task_id: str | None, task_file: str | None, message_file: str | None,
           allow_policy_change: bool, fmt: str | None, output: str | None) -> int:
-    from avorelo_gate.git import open_repo
-    from avorelo_gate.readahead import staged_read_ahead
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.points.readahead import staged_read_ahead
 
     if spec and rev:
         raise BadInputError("use one of --range and --commit, not both")
     chosen = "range" if spec else "commit" if rev else mode
     repo = open_repo(environ=environ)
-    # git computes the staged diff while the engine is imported (readahead.py).
+    # git computes the staged diff while the engine is imported (points/readahead.py).
     with (staged_read_ahead(repo, environ, task_id) if chosen == "staged"
           else contextlib.nullcontext(repo)) as rr:
-        from avorelo_gate.gate import CheckRequest, run_check
-        from avorelo_gate.output import emit
+        from avorelo_gate.gate.assemble import CheckRequest, run_check
+        from avorelo_gate.report.output import emit
 
         req = CheckRequest(mode=chosen, rev=rev, spec=spec, task_id=task_id,
                            task_file=task_file, message_file=message_file,
@@ -50,9 +50,9 @@ def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str |
 
 def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change: bool,
        fmt: str | None, output: str | None) -> int:
-    from avorelo_gate.ci import CiRequest, run_ci
-    from avorelo_gate.git import open_repo
-    from avorelo_gate.output import emit
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.points.ci import CiRequest, run_ci
+    from avorelo_gate.report.output import emit
 
     req = CiRequest(base=base, head=head, allow_policy_change=allow_policy_change)
     return emit(run_ci(open_repo(environ=environ), req, environ), fmt, output, environ)
@@ -60,9 +60,9 @@ def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change:
 
 def route(environ: Mapping[str, str], *, task_id: str | None, scopes: Sequence[str],
           fmt: str) -> int:
-    from avorelo_gate.git import open_repo
-    from avorelo_gate.route import render_route
-    from avorelo_gate.route import route as run_route
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.router.route import render_route
+    from avorelo_gate.router.route import route as run_route
 
     found = run_route(open_repo(environ=environ), task_id, tuple(scopes), environ)
     echo(render_route(found, fmt))
@@ -70,7 +70,7 @@ def route(environ: Mapping[str, str], *, task_id: str | None, scopes: Sequence[s
 
 
 def receipt_verify(environ: Mapping[str, str], *, spec: str | None, fmt: str) -> int:
-    from avorelo_gate.git import open_repo
-    from avorelo_gate.receipt_commands import verify
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.receipts.commands import verify
 
     return verify(open_repo(environ=environ), spec, fmt, environ).emit()

@@ -5,16 +5,15 @@ and click's import is a measurable share of its cost. Everything else goes to ``
 """
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from avorelo_gate.errors import BadInputError, ExitCode, GateError
+from avorelo_gate.errors import ExitCode, GateError
 
 if TYPE_CHECKING:
-    from avorelo_gate.result import GateReport
+    pass
 
 
 def _err(message: str) -> None:
@@ -24,7 +23,7 @@ def _err(message: str) -> None:
 def _one_line(error: BaseException) -> str:
     """An error's message on one line, with any escape sequence it quotes (a path, a ref, a
     trailer) shown escaped rather than sent to the terminal (issue 7)."""
-    from avorelo_gate.git import display_path  # only on the error path: hooks start lean
+    from avorelo_gate.git.paths import display_path  # only on the error path: hooks start lean
 
     return display_path(" ".join(str(error).split()))
 
@@ -51,42 +50,6 @@ def _guard(fn: Callable[[], int], debug: bool) -> int:
         return int(ExitCode.ENVIRONMENT)
 
 
-# -- hooks: no click on the hot path --------------------------------------------------------
-HOOK_USAGE = ("usage: avorelo-gate hook pre-commit | prepare-commit-msg MSGFILE [SOURCE [SHA]] "
-              "| commit-msg MSGFILE | post-commit | post-rewrite KIND | pre-push REMOTE URL")
-
-
-# Each hook imports only its own module: pre-commit runs on every commit and needs none of the
-# receipt or push machinery (json, hmac, sqlite) that the other hooks bring.
-HOOK_HANDLERS = {
-    "pre-commit": ("avorelo_gate.commit_hooks", "pre_commit"),
-    "prepare-commit-msg": ("avorelo_gate.commit_hooks", "prepare_commit_msg"),
-    "commit-msg": ("avorelo_gate.commit_hooks", "commit_msg"),
-    "post-commit": ("avorelo_gate.recording", "post_commit"),
-    "post-rewrite": ("avorelo_gate.recording", "post_rewrite"),
-    "pre-push": ("avorelo_gate.prepush", "pre_push"),
-}
-
-
-def _hook_main(args: Sequence[str], environ: Mapping[str, str]) -> int:
-    if not args:
-        raise BadInputError(HOOK_USAGE)
-    if args[0] in ("-h", "--help"):  # click never sees hook's argv (see the module docstring)
-        sys.stdout.write(HOOK_USAGE + "\n")
-        return 0
-    name, rest = args[0], list(args[1:])
-    if name not in HOOK_HANDLERS:
-        raise BadInputError(f"unknown hook {name!r}; {HOOK_USAGE}")
-    module, function = HOOK_HANDLERS[name]
-    handler: Callable[[list[str], Mapping[str, str]], GateReport | int] = getattr(
-        importlib.import_module(module), function)
-    outcome = handler(rest, environ)
-    if isinstance(outcome, int):
-        return outcome
-    from avorelo_gate.output import emit
-    return emit(outcome, None, None, environ)
-
-
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     env = os.environ if environ is None else environ
@@ -97,6 +60,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if args[:1] == ["hook"]:
         return _guard(lambda: _hook_main(args[1:], env), debug)
     return _guard(lambda: _click_main(args, env), debug)
+
+
+def _hook_main(args: list[str], environ: Mapping[str, str]) -> int:
+    from avorelo_gate.points.dispatch import run_hook
+
+    return run_hook(args, environ)
 
 
 def _click_main(args: list[str], environ: Mapping[str, str]) -> int:

@@ -264,11 +264,11 @@ def build_receipts(path: Path, env: Mapping[str, str], sizes: Sizes) -> None:
 
 
 def _record_real(path: Path, env: Mapping[str, str], commits: Sequence[str]) -> None:
-    from avorelo_gate.git import Git
-    from avorelo_gate.receipt import encode_receipt
-    from avorelo_gate.recording import record_statement
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.receipts.build import encode_receipt
+    from avorelo_gate.receipts.recording import record_statement
 
-    repo = Git.from_environ(str(path), env).repo()
+    repo = open_repo(str(path), env)
     add_receipts(path, {c: encode_receipt(record_statement(repo, c, env)) for c in commits})
 
 

@@ -224,7 +224,7 @@ SCOPE_PATTERNS = (
 
 def case_scope(sizes: Sizes, repeats: int) -> Outcome:
     """In-process: the compiled matcher over the big fixture's paths (50 patterns)."""
-    from avorelo_gate.scope import Matcher, match_reference
+    from avorelo_gate.task.scope import Matcher, match_reference
 
     paths = big_paths(max(sizes.big_files, 100_000))
     assert len(SCOPE_PATTERNS) == 50

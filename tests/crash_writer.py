@@ -14,10 +14,10 @@ import dataclasses
 import os
 import sys
 
-from avorelo_gate.gate import CheckRequest, check_request
-from avorelo_gate.git import Repo, open_repo
-from avorelo_gate.proofrecord import ProofRecord, iso, new_run_id, utc_now, write_record
-from avorelo_gate.recording import leave_pending
+from avorelo_gate.gate.assemble import CheckRequest, check_request
+from avorelo_gate.git.repo import Repo, open_repo
+from avorelo_gate.proof.records import ProofRecord, iso, new_run_id, utc_now, write_record
+from avorelo_gate.receipts.recording import leave_pending
 
 SHARED_TREE = "f" * 40
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from avorelo_gate.receipt import (
+from avorelo_gate.receipts.build import (
     build_statement,
     encode_receipt,
     paths_digest,

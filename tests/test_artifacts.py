@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from avorelo_gate import artifacts
-from avorelo_gate.artifacts import (
+from avorelo_gate.proof import artifacts
+from avorelo_gate.proof.artifacts import (
     ArtifactError,
     ArtifactMissing,
     file_nonempty,
@@ -18,9 +18,9 @@ from avorelo_gate.artifacts import (
     read_capped,
     resolve_artifact,
     sha256_file,
-    validate_artifact_pattern,
     validate_needle,
 )
+from avorelo_gate.task.schema import validate_artifact_pattern
 
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges")
 

@@ -17,8 +17,10 @@ from conftest import GitRepo, assert_clean_error
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from avorelo_gate import change as changes
-from avorelo_gate.git import EMPTY_TREE, Repo, fsdecode, open_repo, zsplit
+from avorelo_gate.git import change as changes
+from avorelo_gate.git.base import EMPTY_TREE
+from avorelo_gate.git.paths import fsdecode, zsplit
+from avorelo_gate.git.repo import Repo, open_repo
 from avorelo_gate.result import TouchedFile
 
 AWKWARD_NAMES: list[str | bytes] = [

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, GitRepo, assert_clean_error
 
-from avorelo_gate.annotate import unquote_c
+from avorelo_gate.gate.annotate import unquote_c
 
 HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'

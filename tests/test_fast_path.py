@@ -19,11 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from inproc import run_main
 
-from avorelo_gate import receipt_verify, schema
 from avorelo_gate.errors import BadInputError, GitError
-from avorelo_gate.gate import CheckRequest, check_request
-from avorelo_gate.git import RawNumstatParser, fsdecode, open_repo, zsplit
-from avorelo_gate.readahead import staged_read_ahead
+from avorelo_gate.gate.assemble import CheckRequest, check_request
+from avorelo_gate.git.diff import RawNumstatParser
+from avorelo_gate.git.paths import fsdecode, zsplit
+from avorelo_gate.git.repo import open_repo
+from avorelo_gate.points.readahead import staged_read_ahead
+from avorelo_gate.receipts import verify as receipt_verify
+from avorelo_gate.task import schema
 
 # -- the same answers, end to end -----------------------------------------------------------------
 TASK = ("id: T-1\nscope: [\"src/**\"]\nforbid: [\"src/keys/**\"]\nbudget: {max_files: 3}\n"

@@ -32,9 +32,9 @@ from hardening_settings import KILL_SEED, KILLS_PER_COMMAND, RECORDS_PER_WRITER,
 from hardening_util import gate_process, git
 from inproc import run_main
 
-from avorelo_gate.atomic import TEMP_PREFIX
-from avorelo_gate.git import open_repo
-from avorelo_gate.proofrecord import HISTORY_LIMIT, load_store, read_record
+from avorelo_gate.files.atomic import TEMP_PREFIX
+from avorelo_gate.git.repo import open_repo
+from avorelo_gate.proof.records import HISTORY_LIMIT, load_store, read_record
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="waits for killed process groups through /proc")
@@ -316,7 +316,7 @@ def test_sigkill_during_post_commit_keeps_the_notes_ref_and_repairs(proving: Git
 
 
 def test_stale_temporary_files_of_killed_writers_are_swept(tmp_path: Path) -> None:
-    from avorelo_gate.atomic import STALE_SECONDS, sweep_stale_temps, write_atomic
+    from avorelo_gate.files.atomic import STALE_SECONDS, sweep_stale_temps, write_atomic
 
     old = tmp_path / f"{TEMP_PREFIX}killed"
     young = tmp_path / f"{TEMP_PREFIX}writing"

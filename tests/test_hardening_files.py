@@ -20,8 +20,8 @@ from conftest import GitRepo, assert_clean_error
 from inproc import run_main
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.junit import JUnitCounts, JUnitInvalid, parse_junit
-from avorelo_gate.yamlio import load_yaml
+from avorelo_gate.proof.junit import JUnitCounts, JUnitInvalid, parse_junit
+from avorelo_gate.task.yamlio import load_yaml
 
 T = TypeVar("T")
 PARSE_SECONDS = 1.0

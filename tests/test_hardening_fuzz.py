@@ -540,7 +540,7 @@ def test_a_bug_is_one_line_exit_3_and_debug_shows_the_trace(
         repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     """What the properties above rely on: a bug anywhere below main() is exit 3, one line
     naming it, and --debug prints the trace (through the real CLI, not _guard alone)."""
-    import avorelo_gate.gate as gate_module
+    import avorelo_gate.gate.assemble as gate_module
 
     def broken(*args: object, **kwargs: object) -> object:
         raise ZeroDivisionError("planted\x1b[2J bug")

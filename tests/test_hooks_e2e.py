@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT, GitRepo, assert_clean_error
 
-from avorelo_gate.install import HOOKS, MARKER, render_hook
+from avorelo_gate.adopt.install import HOOKS, MARKER, render_hook
 
 # The hook scripts find this interpreter and this checkout of the package.
 HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
@@ -362,7 +362,7 @@ def test_reusing_heads_message_is_not_an_amend(hooked: GitRepo) -> None:
     ([], False),
 ])
 def test_amend_is_read_from_git_commit_argv(args: list[str], amends: bool) -> None:
-    from avorelo_gate.invocation import _amends, _subcommand_args
+    from avorelo_gate.points.invocation import _amends, _subcommand_args
 
     assert _amends(args) is amends
     assert _subcommand_args(["-c", "a=b", "-C", "dir", "--no-pager", "commit", *args]) == [
@@ -370,7 +370,7 @@ def test_amend_is_read_from_git_commit_argv(args: list[str], amends: bool) -> No
 
 
 def test_amend_detection_walks_up_to_the_git_process() -> None:
-    from avorelo_gate.invocation import commit_amends
+    from avorelo_gate.points.invocation import commit_amends
 
     # pytest is no git commit: unknown, never a guess
     assert commit_amends() is None

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avorelo_gate import junit
-from avorelo_gate.junit import JUnitCounts, JUnitInvalid, parse_junit
+from avorelo_gate.proof import junit
+from avorelo_gate.proof.junit import JUnitCounts, JUnitInvalid, parse_junit
 
 
 def run_pytest(tmp_path: Path, source: str) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.prepush import is_zero_id, parse_push_lines
+from avorelo_gate.points.prepush import is_zero_id, parse_push_lines
 
 HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import GitRepo, assert_clean_error
 
-from avorelo_gate.proofcheck import UNKNOWN_PROVENANCE
+from avorelo_gate.proof.check import UNKNOWN_PROVENANCE
 
 PY = sys.executable
 PYTEST = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",

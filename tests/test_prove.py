@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from conftest import ROOT, GitRepo, assert_clean_error, run_gate
 
-from avorelo_gate.git import Git
-from avorelo_gate.proofrecord import HISTORY_LIMIT
-from avorelo_gate.prove import run_prove
+from avorelo_gate.git.repo import open_repo
+from avorelo_gate.proof.records import HISTORY_LIMIT
+from avorelo_gate.proof.run import run_prove
 
 PY = sys.executable
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -166,7 +166,7 @@ def test_prove_in_a_bare_repository_is_bad_input(make_repo: Any) -> None:
 def test_prove_keeps_a_bounded_history(committed: GitRepo,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(committed.path)
-    repo = Git.from_environ(str(committed.path)).repo()
+    repo = open_repo(str(committed.path))
     for i in range(HISTORY_LIMIT + 2):
         assert run_prove(repo, "unit", [PY, "-c", f"print({i})"], dict(os.environ),
                          say=lambda _: None) == 0

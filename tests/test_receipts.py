@@ -15,8 +15,8 @@ import yaml
 from conftest import ROOT, GitRepo, assert_clean_error, run_gate
 from receipt_history import make_commits
 
-from avorelo_gate.install import render_hook
-from avorelo_gate.receipt import canonical_bytes
+from avorelo_gate.adopt.install import render_hook
+from avorelo_gate.receipts.build import canonical_bytes
 
 NOTES = "refs/notes/avorelo"
 POLICY = """\
@@ -487,8 +487,8 @@ def test_concurrent_commits_in_two_worktrees(hooked: GitRepo) -> None:
 
 def test_concurrent_note_writers_lose_nothing(repo: GitRepo) -> None:
     shas = make_commits(repo.path, [_work(i) for i in range(45)])
-    script = ("import sys; from avorelo_gate.git import open_repo; "
-              "from avorelo_gate.notes import write_notes; "
+    script = ("import sys; from avorelo_gate.git.repo import open_repo; "
+              "from avorelo_gate.receipts.store import write_notes; "
               "write_notes(open_repo(), {s: ('{\"n\":\"%s\"}' % s).encode() "
               "for s in sys.argv[1:]})")
     env = dict(os.environ, PYTHONPATH=str(ROOT))

@@ -11,8 +11,8 @@ import pytest
 from conftest import GitRepo, assert_clean_error
 from receipt_history import Work, add_receipts, generate
 
-from avorelo_gate.route import scope_prefixes
-from avorelo_gate.scope import Matcher
+from avorelo_gate.router.route import scope_prefixes
+from avorelo_gate.task.scope import Matcher
 
 INDEX = Path(".git") / "avorelo" / "receipts.sqlite"
 

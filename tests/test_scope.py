@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from avorelo_gate.scope import Matcher, match_reference, pattern_problem
+from avorelo_gate.task.scope import Matcher, match_reference, pattern_problem
 
 
 @pytest.mark.parametrize(("pattern", "reason"), [

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.git import Git, Repo
-from avorelo_gate.trailers import (
+from avorelo_gate.git.repo import Repo, open_repo
+from avorelo_gate.task.trailers import (
     Trailer,
     TrailerDeclaration,
     comment_char,
@@ -101,7 +101,7 @@ HOSTILE_CONFIG = (
 
 
 def repo_of(r: GitRepo, environ: dict[str, str] | None = None) -> Repo:
-    return Git.from_environ(str(r.path), environ).repo()
+    return open_repo(str(r.path), environ)
 
 
 def pairs(trailers: tuple[Trailer, ...]) -> list[tuple[str, str]]:

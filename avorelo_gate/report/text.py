@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from avorelo_gate.git import display_path
+from avorelo_gate.git.paths import display_path
 from avorelo_gate.result import CheckResult, GateReport, ProofStatus, Violation
 
 _COLOURS = {"red": "31", "green": "32", "yellow": "33", "dim": "2", "bold": "1"}

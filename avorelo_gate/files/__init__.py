@@ -1,0 +1,2 @@
+"""Leaf utilities for local files: crash-safe writes (``atomic``), inter-process locks
+(``locking``) and reading a file the user named (``inputs``). Imports only ``errors``."""

@@ -1,0 +1,114 @@
+"""Many commits judged one by one, with git asked each question once for all of them.
+
+``receipt verify`` recomputes every receipt with ``check_request(mode="commit")``, exactly as
+``receipt record`` made it; for one commit that asks git six questions (the commit, its
+parents, its diff, its trailers, its task file, the policy at its parent): 6,000 processes for
+1,000 commits. ``PrefetchedRepo`` asks each question once, for every commit, and answers the
+per-commit calls from what came back. Nothing about the verdict changes: the answers are the
+ones git gives to the single questions (``tests/test_fast_path.py`` compares the two paths),
+and anything not prefetched goes to git as before. The answers live as long as the command.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from avorelo_gate.errors import BadInputError, GateError
+from avorelo_gate.git.diff import RawEntry
+from avorelo_gate.git.paths import zsplit
+from avorelo_gate.git.repo import Repo
+from avorelo_gate.task import schema
+from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR
+from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declaration_from
+
+
+@dataclass(frozen=True)
+class PrefetchedRepo(Repo):
+    commits: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    diffs: Mapping[str, list[RawEntry]] = field(default_factory=dict)  # against parent 1
+    objects: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
+    declarations: Mapping[str, TrailerDeclaration] = field(default_factory=dict)
+
+    def resolve(self, rev: str, kind: str = "commit") -> str:
+        known = self.commits.get(rev)
+        if known is not None and kind in ("commit", "tree"):
+            return rev if kind == "commit" else known[0]
+        return super().resolve(rev, kind)
+
+    def parents(self, commit: str) -> list[str]:
+        known = self.commits.get(commit)
+        return list(known[1]) if known is not None else super().parents(commit)
+
+    def diff_trees(self, a: str, b: str) -> list[RawEntry]:
+        known = self.commits.get(b)
+        if known is not None and b in self.diffs and a == (known[1][0] if known[1]
+                                                              else self.empty_tree):
+            # What _diff does after git answers: a text file forced binary gets its lines.
+            return self._recount_forced_binary("diff-tree", ("-r", a, b), self.diffs[b])
+        return super().diff_trees(a, b)
+
+    def cat_objects(self, names: Sequence[str]) -> dict[str, tuple[str, bytes] | None]:
+        if names and all(n in self.objects for n in names):
+            return {n: self.objects[n] for n in names}
+        return super().cat_objects(names)
+
+
+def prefetch_commits(repo: Repo, commits: Sequence[str]) -> PrefetchedRepo:
+    """``repo`` with the answers for ``commits`` (full ids) read in four git processes."""
+    shas = list(dict.fromkeys(commits))
+    try:
+        return _prefetch(repo, shas) if shas else _prefetched(repo)
+    except GateError:
+        # A commit git cannot read in bulk: the single questions report it as they always did.
+        return _prefetched(repo)
+
+
+def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
+    out = repo.git.out("log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H %T %P",
+                       input=("\n".join(shas) + "\n").encode())
+    known: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for rec in zsplit(out):
+        ids = rec.decode().split()
+        known[ids[0]] = (ids[1], tuple(ids[2:]))
+    found = [c for c in shas if c in known]
+    diffs = repo.diff_commits([(c, known[c][1][0] if known[c][1] else None) for c in found])
+    declarations = _declarations(repo, found)
+    wanted: list[str] = []
+    for c in found:
+        wanted.append(f"{c}:{TASK_PATH}")
+        declared = declarations.get(c)
+        if declared and declared.task_id and schema.TASK_ID.match(declared.task_id):
+            wanted.append(f"{c}:{TASKS_DIR}/{declared.task_id}.yaml")
+        parents = known[c][1]
+        # The policy in force is the parent's; a root commit's is its own (engine.load_policy).
+        wanted.append(f"{parents[0] if parents else c}:{POLICY_PATH}")
+    objects = repo.cat_objects(list(dict.fromkeys(wanted)))
+    return _prefetched(repo, commits=known, diffs=diffs, objects=objects,
+                       declarations=declarations)
+
+
+def _declarations(repo: Repo, commits: Sequence[str]) -> dict[str, TrailerDeclaration]:
+    """The commits whose trailers parse; the others are left to the single path, which then
+    raises exactly the error it always raised."""
+    try:
+        trailers = commit_trailers(repo, commits)
+    except BadInputError:
+        return {}
+    good = {}
+    for c in commits:
+        try:
+            good[c] = declaration_from(trailers[c], source=f"commit {c[:12]} message")
+        except BadInputError:
+            continue
+    return good
+
+
+def _prefetched(repo: Repo, commits: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
+                diffs: Mapping[str, list[RawEntry]] | None = None,
+                objects: Mapping[str, tuple[str, bytes] | None] | None = None,
+                declarations: Mapping[str, TrailerDeclaration] | None = None) -> PrefetchedRepo:
+    return PrefetchedRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
+                          bare=repo.bare, shallow=repo.shallow,
+                          object_format=repo.object_format, toplevel=repo.toplevel,
+                          head=repo.head, commits=commits or {}, diffs=diffs or {},
+                          objects=objects or {}, declarations=declarations or {})

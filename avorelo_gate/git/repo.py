@@ -1,0 +1,72 @@
+"""The repository: where it lives, its state folders, and how it is found from a hook."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from avorelo_gate.errors import GitError
+from avorelo_gate.git.diff import Diffs
+from avorelo_gate.git.paths import fsdecode, fsencode
+from avorelo_gate.git.process import Git
+from avorelo_gate.git.refs import Refs
+from avorelo_gate.git.revisions import Revisions
+
+
+@dataclass(frozen=True)
+class Repo(Revisions, Diffs, Refs):
+    """A repository, reached through ``git``: every question asked of it is a method."""
+
+    git: Git
+    git_dir: str
+    common_dir: str
+    bare: bool
+    shallow: bool
+    object_format: str
+    toplevel: str | None
+    head: str | None
+
+
+def discover(git: Git) -> Repo:
+    """The repository ``git`` reaches, in one ``rev-parse``."""
+    base = ("rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
+            "--is-bare-repository", "--is-shallow-repository", "--show-object-format")
+    proc = git.run(*base, "--show-toplevel", "--verify", "-q", "HEAD", ok=(0, 1, 128))
+    if proc.returncode == 128 and b"must be run in a work tree" in proc.stderr:
+        proc = git.run(*base, "--verify", "-q", "HEAD", ok=(0, 1))
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+        lines.insert(5, "")
+    elif proc.returncode == 128:
+        raise git._error(("rev-parse",), proc)
+    else:
+        lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    git_dir, common_dir, bare, shallow, fmt, toplevel = lines[:6]
+    head = lines[6] if proc.returncode == 0 and len(lines) > 6 else None
+    if head is None:
+        _refuse_broken_head(git, common_dir)
+    return Repo(git=git, git_dir=git_dir, common_dir=common_dir, bare=bare == "true",
+                shallow=shallow == "true", object_format=fmt, toplevel=toplevel or None,
+                head=head)
+
+
+def _refuse_broken_head(git: Git, common_dir: str) -> None:
+    """An unborn branch diffs against the empty tree; a HEAD that names a missing commit,
+    or a branch ref that exists but does not resolve, is a broken repository, which must
+    never read as a first commit (everything added, the policy from the index)."""
+    proc = git.run("symbolic-ref", "-q", "--no-recurse", "HEAD", ok=(0, 1, 128))
+    ref = fsdecode(proc.stdout).strip()
+    if proc.returncode != 0 or not ref:
+        raise GitError("HEAD names no commit and no branch: the repository is broken")
+    try:
+        with open(os.path.join(common_dir, "packed-refs"), "rb") as f:
+            packed = any(line.rstrip(b"\n").endswith(b" " + fsencode(ref)) for line in f)
+    except OSError:
+        packed = False
+    if packed or os.path.lexists(os.path.join(common_dir, *ref.split("/"))):
+        raise GitError(f"{ref} exists but does not point at a commit: the repository is "
+                       "broken (git fsck tells more)")
+
+
+def open_repo(cwd: str | None = None, environ: Mapping[str, str] | None = None) -> Repo:
+    """The repository a command runs in (the hook's GIT_DIR / GIT_INDEX_FILE honoured)."""
+    return discover(Git.from_environ(cwd, environ))

@@ -1,0 +1,165 @@
+"""``ci --base REF [--head REF]``: the pull-request gate, a required status that always reports.
+
+What is checked:
+
+- every commit in ``merge-base(base, head)..head``, each against its own declared task (its
+  trailers, its task file at that commit), as pre-push checks them;
+- the range as a whole: the tree diff from the merge base to head, so a file a merge added
+  while resolving (which ``git log`` never shows) is seen. The range is checked against the
+  task declared at head: the task file at head, picked by the newest ``Task:`` trailer in the
+  range. A commit's ``Task-Scope:`` trailers narrow that commit only, and weight budgets are
+  per commit (the policy: "what each model weight may change in one commit"), so neither
+  applies to the range.
+
+Everything the pull request could loosen is read from the **base** (the merge base): the
+policy, its protected paths, weight budgets and approvers. A change to the policy is
+``policy-changed`` and never widens its own scope.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from avorelo_gate.errors import BadInputError, EnvironmentFailure
+from avorelo_gate.gate.annotate import add_first_lines
+from avorelo_gate.gate.assemble import CheckRequest, check_change
+from avorelo_gate.gate.engine import load_policy
+from avorelo_gate.git.change import Change
+from avorelo_gate.git.repo import Repo
+from avorelo_gate.git.snapshot import Snapshot
+from avorelo_gate.points.commits import (
+    CheckedCommits,
+    Commit,
+    check_commits,
+    list_commits,
+    own_environ,
+    touched_files,
+    with_violations,
+)
+from avorelo_gate.receipts.credit import credit_from_receipts
+from avorelo_gate.receipts.required import receipt_violations
+from avorelo_gate.result import CheckResult, GateReport
+from avorelo_gate.task.declare import resolve_task
+from avorelo_gate.task.policy import Policy
+from avorelo_gate.task.trailers import TrailerDeclaration
+
+SHALLOW_FIX = ("To fix: fetch the history: in GitHub Actions set `fetch-depth: 0` on "
+               "actions/checkout; elsewhere run `git fetch --unshallow` (or `git fetch "
+               "--deepen=N` until the merge base is there)")
+
+
+@dataclass(frozen=True)
+class CiRequest:
+    base: str
+    head: str = "HEAD"
+    allow_policy_change: bool = False
+
+
+def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport:
+    base, head = _resolve(repo, req.base, "--base"), _resolve(repo, req.head, "--head")
+    merge_base = _merge_base(repo, base, head, req)
+    commits = list_commits(repo, head, "--not", merge_base)
+    _require_history(repo, commits)
+    policy = load_policy(repo, merge_base, None)
+    check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
+                             signals=True)
+    checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ)
+    results = _with_receipts(repo, checked.results, commits, policy, environ)
+    overall = _check_range(repo, merge_base, head, commits, checked, policy, req, environ)
+    return add_first_lines(repo, GateReport(overall=overall, commits=results), merge_base, head)
+
+
+def _resolve(repo: Repo, rev: str, option: str) -> str:
+    try:
+        return repo.resolve(rev)
+    except BadInputError as e:
+        if repo.shallow:
+            raise EnvironmentFailure(f"{option} {rev}: not in this shallow clone; "
+                                     f"{SHALLOW_FIX}") from e
+        raise BadInputError(f"{option} {rev}: no such commit here (fetch it first: git fetch "
+                            "origin)") from e
+
+
+def _merge_base(repo: Repo, base: str, head: str, req: CiRequest) -> str:
+    found = repo.merge_base(base, head)
+    if found is not None:
+        return found
+    if repo.shallow:
+        raise EnvironmentFailure(f"this shallow clone lacks the merge base of {req.base} and "
+                                 f"{req.head}; {SHALLOW_FIX}")
+    raise BadInputError(f"--base {req.base} and --head {req.head} have no common ancestor")
+
+
+def _require_history(repo: Repo, commits: Sequence[Commit]) -> None:
+    # A commit at a shallow clone's edge has no parents here: its diff would be its whole tree.
+    if not repo.shallow:
+        return
+    edge = repo.shallow_boundary()
+    cut = [c.sha for c in commits if c.sha in edge]
+    if cut:
+        raise EnvironmentFailure(f"commit {cut[0][:12]} is at the edge of this shallow clone "
+                                 f"(its parents are missing); {SHALLOW_FIX}")
+
+
+def _with_receipts(repo: Repo, results: Sequence[CheckResult], commits: Sequence[Commit],
+                   policy: Policy, environ: Mapping[str, str]) -> tuple[CheckResult, ...]:
+    if not policy.receipts_required:
+        return tuple(results)
+    # ``git merge`` runs no commit hooks, so a merge commit has no receipt to demand; what it
+    # changed on its own is in the range check.
+    wanted = [c.sha for c in commits if not c.is_merge]
+    found = receipt_violations(repo, wanted, environ)
+    return tuple(with_violations(r, found.get(r.head, ())) for r in results)
+
+
+def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commit],
+                 checked: CheckedCommits, policy: Policy, req: CiRequest,
+                 environ: Mapping[str, str]) -> CheckResult:
+    change = Change(base=merge_base, head=head,
+                    touched=touched_files(repo.diff_trees(merge_base, head)),
+                    snapshot=Snapshot(repo, head), base_commit=merge_base, mode="range")
+    declaration, warnings = range_declaration(commits, checked.declarations)
+    task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration)
+    range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
+                             signals=True)
+    result = check_change(repo, change, task, policy, range_req, environ)
+    # The range ends in head's tree: head's receipt recorded the proof for exactly that.
+    result = credit_from_receipts(repo, [result], [head])[0]
+    notes = list(result.notes)
+    if not commits:
+        notes.append(f"no commits between the merge base {merge_base[:12]} and head "
+                     f"{head[:12]}: nothing to check")
+    elif not result.violations and not change.touched:
+        notes.append("nothing in scope changed: the range leaves the tree as it was")
+    notes.append(f"policy read from the base {merge_base[:12]} "
+                 f"({'defaults' if policy.blob is None else '.avorelo/policy.yaml'})")
+    return replace(result, violations=tuple(v for v in result.violations
+                                             if v.rule != "weight-budget"),
+                   warnings=(*warnings, *result.warnings), notes=tuple(notes))
+
+
+def range_declaration(commits: Sequence[Commit],
+                      declarations: Mapping[str, TrailerDeclaration]) -> \
+        tuple[TrailerDeclaration | None, list[str]]:
+    """What the range as a whole declares: the newest ``Task:`` id, everyone's approvals and
+    tools; no scope narrowing and no model claims (those are each commit's own)."""
+    found = [declarations[c.sha] for c in commits if c.sha in declarations]
+    if not found:
+        return None, []
+    ids = list(dict.fromkeys(d.task_id for d in found if d.task_id))
+    warnings = []
+    if len(ids) > 1:
+        warnings.append(f"the commits declare several tasks ({', '.join(ids)}): the range as "
+                        f"a whole is checked against the newest, {ids[-1]}")
+    return TrailerDeclaration(
+        task_id=ids[-1] if ids else None, scope=(), model=None, model_source=None,
+        weight=None, tools_used=_union(d.tools_used for d in found),
+        approved_by=_union(d.approved_by for d in found),
+        present=any(d.present for d in found)), warnings
+
+
+def _union(groups: Iterable[tuple[str, ...]]) -> tuple[str, ...]:
+    items: dict[str, None] = {}
+    for group in groups:
+        items.update(dict.fromkeys(group))
+    return tuple(items)

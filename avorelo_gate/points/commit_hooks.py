@@ -1,0 +1,94 @@
+"""What the commit hooks do: pre-commit, prepare-commit-msg and commit-msg.
+
+pre-commit runs before the message exists, so the rules a message can still satisfy
+(``no-task``) wait for commit-msg; everything a trailer cannot change (it can only narrow a
+scope) is decided at once. ``git commit --amend`` is read from the argv of the ``git commit``
+above us (``invocation``); where that cannot be read, from prepare-commit-msg's ``commit HEAD``
+(absent with ``-m``), left as a marker for commit-msg. An amend diffs the index against HEAD's
+parent, as the amended commit will be.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+
+from avorelo_gate.errors import BadInputError
+from avorelo_gate.git.repo import Repo, open_repo
+from avorelo_gate.points.invocation import commit_amends
+from avorelo_gate.result import GateReport
+
+# The engine (gate) is imported inside each hook: pre-commit first starts git on the staged
+# diff, so that git computes it while Python imports the engine (points/readahead.py).
+
+MARKER = "prepare-commit-msg.json"
+
+
+def _marker_path(repo: Repo) -> str:
+    return os.path.join(repo.state_dir(), MARKER)
+
+
+def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
+    from avorelo_gate.points.readahead import staged_read_ahead
+
+    repo = open_repo(environ=environ)
+    amend = bool(commit_amends())
+    # An amend diffs against HEAD's parent: the engine asks git for that itself.
+    with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
+        from avorelo_gate.gate.assemble import CheckRequest, run_check
+
+        return run_check(early, CheckRequest(message_known=False, amend=amend), environ)
+
+
+def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
+    # The pre-commit framework passes these through the environment instead of argv.
+    source = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_COMMIT_MSG_SOURCE", "")
+    sha = args[2] if len(args) > 2 else environ.get("PRE_COMMIT_COMMIT_OBJECT_NAME", "")
+    repo = open_repo(environ=environ)
+    amend = commit_amends()
+    if amend is None:  # unknown: git's hint (also given for -c/-C HEAD, which do not amend)
+        amend = source == "commit" and sha == "HEAD"
+    marker = {"amend": amend, "head": repo.head}
+    import json  # here and in take_amend_marker: pre-commit, on every commit, needs neither
+
+    from avorelo_gate.files.atomic import write_atomic
+
+    write_atomic(_marker_path(repo), json.dumps(marker).encode())
+    # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
+    # attached to this one.
+    from avorelo_gate.receipts.recording import clear_pending
+    clear_pending(repo)
+    return 0
+
+
+def take_amend_marker(repo: Repo) -> bool:
+    """True when prepare-commit-msg saw ``--amend`` for the commit being made now."""
+    import json
+
+    path = _marker_path(repo)
+    try:
+        with open(path, "rb") as f:
+            marker = json.loads(f.read())
+    except (OSError, ValueError):
+        return False
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    return bool(isinstance(marker, dict) and marker.get("amend")
+                and marker.get("head") == repo.head)
+
+
+def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
+    msgfile = args[0] if args else environ.get("PRE_COMMIT_COMMIT_MSG_FILENAME")
+    if not msgfile:
+        raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
+    from avorelo_gate.gate.assemble import CheckRequest, check_request
+
+    repo = open_repo(environ=environ)
+    marked = take_amend_marker(repo)
+    amend = commit_amends()
+    req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)
+    checked = check_request(repo, req, environ)
+    if checked.result.exit_code == 0:
+        from avorelo_gate.receipts.recording import leave_pending
+        leave_pending(repo, req, checked, environ)
+    return GateReport(overall=checked.result)

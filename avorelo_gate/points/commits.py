@@ -1,0 +1,176 @@
+"""Checking many commits, each against its own declared task, under the policy they land in.
+
+pre-push and ``ci`` both come here. A commit is judged as ``check --commit`` judges it (its own
+trailers, its own task file at that commit) except for the policy: that is the one in force
+where the commits land (the remote's side of a push, the base of a pull request), so a commit
+cannot loosen the rules it is judged by. The shell's ``AVORELO_TASK`` / ``AVORELO_MODEL*``
+describe the work at hand, not commits made earlier, so they are not consulted here.
+
+Git is asked in batches: one ``log`` for every commit's trailers, one ``diff-tree --stdin`` for
+every diff, one ``cat-file --batch`` for every task file, so a push of many commits costs a
+handful of processes rather than several per commit.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from avorelo_gate.errors import BadInputError
+from avorelo_gate.gate.assemble import CheckRequest, check_change
+from avorelo_gate.git.change import Change
+from avorelo_gate.git.diff import RawEntry
+from avorelo_gate.git.repo import Repo
+from avorelo_gate.git.snapshot import Snapshot
+from avorelo_gate.receipts.credit import credit_from_receipts
+from avorelo_gate.result import CheckResult, TouchedFile, Violation
+from avorelo_gate.task import schema
+from avorelo_gate.task.declare import ResolvedTask, resolve_task
+from avorelo_gate.task.policy import TASK_PATH, TASKS_DIR, Policy
+from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declaration_from
+
+# What the person running the push or the CI job declares; a commit declares its own.
+SHELL_DECLARATIONS = ("AVORELO_TASK", "AVORELO_MODEL", "AVORELO_MODEL_WEIGHT")
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+@dataclass(frozen=True)
+class CheckedCommits:
+    results: tuple[CheckResult, ...]
+    declarations: Mapping[str, TrailerDeclaration]   # only the commits whose trailers parsed
+
+
+@dataclass(frozen=True)
+class PrefetchedSnapshot(Snapshot):
+    """A commit's snapshot with some files already read (in one batch for all commits)."""
+
+    cache: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
+
+    def read(self, paths: Iterable[str]) -> dict[str, tuple[str, bytes]]:
+        wanted = list(dict.fromkeys(paths))
+        found = super().read([p for p in wanted if p not in self.cache])
+        for p in wanted:
+            cached = self.cache.get(p)
+            if cached is not None:
+                found[p] = cached
+        return {p: found[p] for p in wanted if p in found}
+
+
+def list_commits(repo: Repo, *rev_args: str) -> list[Commit]:
+    """``rev-list`` oldest first (parents before children), with each commit's parents."""
+    return [Commit(sha, parents)
+            for sha, parents in repo.rev_list_parents("--topo-order", "--reverse", *rev_args)]
+
+
+def own_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if k not in SHELL_DECLARATIONS}
+
+
+def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckRequest,
+                  environ: Mapping[str, str]) -> CheckedCommits:
+    """Each commit under the policy paired with it, in the order given."""
+    jobs = list({c.sha: (c, p) for c, p in jobs}.values())
+    if not jobs:
+        return CheckedCommits((), {})
+    commits = [c for c, _ in jobs]
+    declarations, bad_trailers = _declarations(repo, commits)
+    snapshots = _prefetch_task_files(repo, commits, declarations)
+    entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
+                                 for c in commits])
+    own_paths = repo.merge_own_paths([c.sha for c in commits if c.is_merge])
+    # os.environ decodes every key on each pass; each commit reads it several times.
+    environ = dict(environ)
+    results = []
+    for commit, policy in jobs:
+        change = _commit_change(repo, commit, entries[commit.sha], own_paths.get(commit.sha),
+                                snapshots[commit.sha])
+        task = _resolve(commit, change, declarations.get(commit.sha), environ)
+        result = check_change(repo, change, task, policy, req, environ)
+        result = _for_commit(result, commit, bad_trailers.get(commit.sha))
+        results.append(result)
+    credited = credit_from_receipts(repo, results, [c.sha for c in commits])
+    return CheckedCommits(credited, declarations)
+
+
+def _declarations(repo: Repo, commits: Sequence[Commit]) -> \
+        tuple[dict[str, TrailerDeclaration], dict[str, Violation]]:
+    # A commit that is already made cannot be refused as "bad input": its unreadable
+    # trailers are that commit's violation, and the other commits are still reported.
+    trailers = commit_trailers(repo, [c.sha for c in commits])
+    good: dict[str, TrailerDeclaration] = {}
+    bad: dict[str, Violation] = {}
+    for c in commits:
+        try:
+            good[c.sha] = declaration_from(trailers[c.sha], source=f"commit {c.sha[:12]}")
+        except BadInputError as e:
+            bad[c.sha] = Violation("trailer-invalid", str(e), None,
+                                   "reword the commit (git rebase -i, reword) so each trailer "
+                                   "has one valid value", commit=c.sha)
+    return good, bad
+
+
+def _prefetch_task_files(repo: Repo, commits: Sequence[Commit],
+                         declarations: Mapping[str, TrailerDeclaration]) -> \
+        dict[str, PrefetchedSnapshot]:
+    wanted: dict[str, list[str]] = {}
+    for c in commits:
+        paths = [TASK_PATH]
+        declared = declarations.get(c.sha)
+        if declared and declared.task_id and schema.TASK_ID.match(declared.task_id):
+            paths.append(f"{TASKS_DIR}/{declared.task_id}.yaml")
+        wanted[c.sha] = paths
+    found = repo.cat_objects([f"{sha}:{p}" for sha, paths in wanted.items() for p in paths])
+    return {sha: PrefetchedSnapshot(repo, sha, {p: found[f"{sha}:{p}"] for p in paths})
+            for sha, paths in wanted.items()}
+
+
+def touched_files(entries: Iterable[RawEntry]) -> tuple[TouchedFile, ...]:
+    # A RawEntry is a TouchedFile already (git.py): sorted, not copied.
+    return tuple(sorted(entries, key=lambda e: e.path))
+
+
+def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
+                   merge_paths: list[str] | None, snapshot: Snapshot) -> Change:
+    # A merge's first-parent diff repeats the whole merged branch, work that was checked
+    # where it was made; what the merge did on its own is what differs from every parent.
+    if merge_paths is not None:
+        own = set(merge_paths)
+        entries = [e for e in entries if e.path in own]
+    parent = commit.parents[0] if commit.parents else None
+    return Change(base=parent or repo.empty_tree, head=commit.sha,
+                  touched=touched_files(entries), snapshot=snapshot, base_commit=parent,
+                  mode="commit")
+
+
+def _resolve(commit: Commit, change: Change, declaration: TrailerDeclaration | None,
+             environ: Mapping[str, str]) -> ResolvedTask:
+    try:
+        return resolve_task(change.snapshot, environ=own_environ(environ),
+                            declaration=declaration)
+    except BadInputError as e:
+        raise BadInputError(f"commit {commit.sha[:12]}: {e}") from e
+
+
+def _for_commit(result: CheckResult, commit: Commit, bad_trailers: Violation | None) -> \
+        CheckResult:
+    violations = tuple(v if v.commit else replace(v, commit=commit.sha)
+                       for v in result.violations)
+    if bad_trailers is not None:
+        violations = (bad_trailers, *violations)
+    notes = result.notes
+    if commit.is_merge:
+        notes = (*notes, f"merge commit: checked on the {result.diff.files} path(s) its "
+                 "resolution changed (those that differ from every parent)")
+    return replace(result, violations=violations, notes=notes)
+
+
+def with_violations(result: CheckResult, extra: Sequence[Violation]) -> CheckResult:
+    return replace(result, violations=(*result.violations, *extra)) if extra else result

@@ -1,0 +1,198 @@
+"""Recording receipts: pending at commit-msg, attached at post-commit, re-anchored after a
+rewrite, or recorded afresh from a commit (``receipt record``).
+
+commit-msg does not know the commit id yet, so it leaves the verdict it computed in
+``<git-path avorelo>/pending/<tree>.json``; post-commit attaches it when HEAD's tree and parent
+are the ones it was made for. Anything else (a hook skipped or killed, ``--no-verify``, a
+rebase) is recorded afresh from the commit itself: same engine, same verdict.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from avorelo_gate.errors import BadInputError, GateError
+from avorelo_gate.files.atomic import write_atomic
+from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
+from avorelo_gate.git.repo import Repo
+from avorelo_gate.receipts.build import (
+    KEY_ENV,
+    build_predicate,
+    build_statement,
+    canonical_bytes,
+    encode_receipt,
+    receipt_time,
+    sign_statement,
+    signing_key,
+    subject_of,
+)
+from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+from avorelo_gate.receipts.store import read_notes, write_notes
+from avorelo_gate.task.schema import HEX_ID
+
+PENDING = "pending"
+# commit-msg and post-commit run seconds apart in one `git commit`; an older pending receipt
+# belongs to a commit that never happened.
+MAX_PENDING_AGE = 3600.0
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"avorelo-gate: {message}\n")
+
+
+def pending_dir(repo: Repo) -> str:
+    # Per worktree: two worktrees committing at once never see each other's pending receipts.
+    return os.path.join(repo.state_dir(), PENDING)
+
+
+def clear_pending(repo: Repo) -> None:
+    """Forget every pending receipt (a new commit starts; earlier ones were abandoned)."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for name in os.listdir(pending_dir(repo)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(pending_dir(repo), name))
+
+
+def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
+                  environ: Mapping[str, str]) -> None:
+    """commit-msg, after a passing verdict. A failure here never blocks the commit:
+    post-commit records afresh from the commit when no pending receipt is found."""
+    try:
+        tree = repo.write_index_tree()
+        predicate = build_predicate(checked, allow_policy_change(req, environ),
+                                    receipt_time(environ))
+        doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate}
+        write_atomic(os.path.join(pending_dir(repo), f"{tree}.json"), canonical_bytes(doc))
+        _warn_unsigned(checked, environ)
+    except GateError as e:
+        _say(f"warning: no pending receipt ({e}); post-commit will record one from the commit")
+
+
+def take_pending(repo: Repo, tree: str, base: str | None) -> dict[str, Any] | None:
+    """The pending predicate made for this tree on this parent, if fresh; clears the rest."""
+    path = os.path.join(pending_dir(repo), f"{tree}.json")
+    try:
+        age = time.time() - os.stat(path).st_mtime
+        with open(path, "rb") as f:
+            doc = json.loads(f.read())
+    except (OSError, ValueError):
+        doc, age = None, 0.0
+    clear_pending(repo)
+    if not isinstance(doc, dict) or doc.get("tree") != tree or doc.get("base") != base:
+        return None
+    predicate = doc.get("predicate")
+    return predicate if isinstance(predicate, dict) and age <= MAX_PENDING_AGE else None
+
+
+def finish(commit: str, tree: str, predicate: Mapping[str, Any],
+           environ: Mapping[str, str]) -> dict[str, Any]:
+    return sign_statement(build_statement(commit, tree, predicate), signing_key(environ))
+
+
+def record_statement(repo: Repo, commit: str, environ: Mapping[str, str]) -> dict[str, Any]:
+    """A receipt computed afresh from the commit and the task it declares."""
+    req = CheckRequest(mode="commit", rev=commit)
+    checked = check_request(repo, req, environ)
+    predicate = build_predicate(checked, allow_policy_change(req, environ),
+                                receipt_time(environ))
+    _warn_unsigned(checked, environ)
+    return finish(commit, repo.tree_of(commit), predicate, environ)
+
+
+def _warn_unsigned(checked: Checked, environ: Mapping[str, str]) -> None:
+    if checked.policy.receipts_signed and not signing_key(environ):
+        _say(f"warning: the policy demands signed receipts but {KEY_ENV} is not set: this "
+             "receipt is unsigned and `receipt verify` will reject it")
+
+
+def record(repo: Repo, commits: Sequence[str],
+           environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Record afresh and attach (replacing) the receipts of ``commits``."""
+    statements = [record_statement(repo, c, environ) for c in commits]
+    write_notes(repo, {subject_of(s)[0]: encode_receipt(s) for s in statements})
+    return statements
+
+
+def summary(statement: Mapping[str, Any]) -> str:
+    p = statement["predicate"]
+    task = (p.get("task") or {}).get("id") or "no task"
+    return f"{subject_of(statement)[0][:12]} {p['verdict']} ({task})"
+
+
+# -- the hooks --------------------------------------------------------------------------------
+def post_commit(args: list[str], environ: Mapping[str, str]) -> int:
+    from avorelo_gate.git.repo import open_repo
+
+    repo = open_repo(environ=environ)
+    head = repo.head
+    if head is None:
+        return 0
+    tree, parents = repo.tree_of(head), repo.parents(head)
+    predicate = take_pending(repo, tree, parents[0] if parents else None)
+    statement = finish(head, tree, predicate, environ) if predicate is not None else None
+    if statement is not None and _well_formed(statement):
+        write_notes(repo, {head: encode_receipt(statement)})
+        how = "the commit-msg verdict"
+    else:
+        statement = record(repo, [head], environ)[0]
+        how = "recorded from the commit"
+    _say(f"receipt {summary(statement)} attached to refs/notes/avorelo ({how})")
+    return 0
+
+
+def post_rewrite(args: list[str], environ: Mapping[str, str],
+                 stdin: bytes | None = None) -> int:
+    """Re-anchor receipts on rewritten commits: ``notes.rewriteRef`` copies the old commit's
+    receipt (its subject the old commit) onto the new one; record the new commit's own."""
+    from avorelo_gate.git.repo import open_repo
+
+    data = sys.stdin.buffer.read() if stdin is None else stdin
+    rewritten = parse_rewrites(data)
+    if not rewritten:
+        return 0
+    repo = open_repo(environ=environ)
+    notes = read_notes(repo, rewritten)
+    stale = [c for c in rewritten if not _anchored(c, notes[c])]
+    record(repo, stale, environ)
+    if stale:
+        _say(f"re-anchored {len(stale)} receipt(s) on the rewritten commits")
+    return 0
+
+
+def parse_rewrites(data: bytes) -> list[str]:
+    """The new commits of git's ``<old> <new> [<extra>]`` lines, each once, in order."""
+    new: list[str] = []
+    for line in data.decode("ascii", "replace").splitlines():
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) < 2 or not all(HEX_ID.match(f) for f in fields[:2]):
+            raise BadInputError(f"hook post-rewrite: expected '<old> <new>' object ids on "
+                                f"stdin, got {line[:80]!r}")
+        if fields[0] != fields[1] and fields[1] not in new:
+            new.append(fields[1])
+    return new
+
+
+def _well_formed(statement: Mapping[str, Any]) -> bool:
+    """A pending file is ours but lives on disk: never attach one that would not verify."""
+    try:
+        parse_receipt(encode_receipt(statement))
+    except ReceiptInvalid:
+        return False
+    return True
+
+
+def _anchored(commit: str, note: bytes | None) -> bool:
+    """The note is already this commit's own receipt (post-commit wrote it, nothing copied)."""
+    if note is None:
+        return False
+    try:
+        return subject_of(parse_receipt(note))[0] == commit
+    except ReceiptInvalid:
+        return False

@@ -5,6 +5,8 @@ The repository's operations live in mixins by what they do (``revisions``, ``obj
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from avorelo_gate.git.process import Git
 
 EMPTY_TREE = {
@@ -13,6 +15,7 @@ EMPTY_TREE = {
 }
 
 
+@dataclass(frozen=True)
 class RepoBase:
     git: Git
     git_dir: str

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from avorelo_gate.errors import GitError
 from avorelo_gate.git.diff import Diffs
@@ -13,18 +12,9 @@ from avorelo_gate.git.refs import Refs
 from avorelo_gate.git.revisions import Revisions
 
 
-@dataclass(frozen=True)
 class Repo(Revisions, Diffs, Refs):
-    """A repository, reached through ``git``: every question asked of it is a method."""
-
-    git: Git
-    git_dir: str
-    common_dir: str
-    bare: bool
-    shallow: bool
-    object_format: str
-    toplevel: str | None
-    head: str | None
+    """A repository, reached through ``git``: every question asked of it is a method. Its
+    fields (``base.RepoBase``, a frozen dataclass) are what ``discover`` found."""
 
 
 def discover(git: Git) -> Repo:

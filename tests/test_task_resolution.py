@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import GitRepo, assert_clean_error
+from conftest import assert_clean_error
 from task_scenarios import POLICY, Project
 
 TASK_A = "id: A\nscope: ['src/a/**']\n"

@@ -60,6 +60,10 @@ def _scope_hint(path: str, task: ResolvedTask) -> str:
     directory = posixpath.dirname(path)
     suggestion = f"{directory}/**" if directory else path
     where = task.file or "the task's Task-Scope trailer"
+    if task.file:
+        # The scope at the base applies (task/declare.py): widening it in this change is moot.
+        where += (" in a change of its own that lands on the target branch first (a change "
+                  "can only narrow the task it is judged by)")
     return (f"add {suggestion!r} to scope in {where} if the task needs it, or unstage it: "
             f"git restore --staged -- {shell_path(path)}")
 

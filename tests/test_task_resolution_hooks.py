@@ -168,3 +168,39 @@ def test_commit_outside_its_own_task_fails_though_heads_task_allows_it(project: 
     v.assert_same()
     commits = v.ci_json["commits"]
     assert [(x["rule"], x["path"]) for x in commits[1]["violations"]] == [("out-of-scope", "a/3")]
+
+
+def test_heavier_weight_in_the_message_is_not_refused_by_pre_commit(project: Project) -> None:
+    # AVORELO_TASK names the task, so pre-commit judges at once; the task says light, the
+    # message will say heavy: pre-commit must not refuse what commit-msg passes.
+    project.land("Plan\n", {".avorelo/tasks/L.yaml":
+                            "id: L\nscope: ['src/**']\nmodel: {weight: light}\n"})
+    files: dict[str, str | None] = {f"src/f{i}.py": f"{i}\n" for i in range(7)}
+    light = project.commit("Light\n", files, env={"AVORELO_TASK": "L"})
+    assert light == 1 and "weight-budget" in project.outputs[-1], project.outputs[-1]
+    project.repo.git("reset", "-q", "--hard", "HEAD~1")
+    project.codes.clear()
+    project.outputs.clear()
+    heavy = project.commit("Heavy\n\nModel-Weight: heavy\n", files, env={"AVORELO_TASK": "L"})
+    assert heavy == 0, project.outputs[-1]
+    v = project.verdicts()
+    v.assert_same()
+
+
+def test_commit_pushed_to_two_refs_is_judged_from_each_base(make_repo) -> None:  # type: ignore[no-untyped-def]
+    # The remote's "old" branch predates task OWN; pushing the work there too makes OWN
+    # self-declared for that ref, and the policy refuses self-declared tasks.
+    p = Project(make_repo("work"), make_repo("remote.git", "--bare"),
+                policy="version: 1\nrequire_task: true\nself_declared_tasks: refuse\n")
+    p.repo.git("push", "-q", "--no-verify", "origin", "main:old")
+    p.land("Plan\n", {".avorelo/tasks/OWN.yaml": "id: OWN\nscope: ['docs/**']\n"})
+    assert p.commit("Work\n\nTask: OWN\n", {"docs/o.md": "o\n"}) == 0
+    alone = p.repo.git("push", "origin", "work:main", check=False, env=HOOK_ENV)
+    assert alone.returncode == 0, text(alone)
+    p.repo.git("push", "-q", "--no-verify", "origin", "+main:main")   # undo, push both
+    p.repo.git("fetch", "-q", "origin")
+    both = p.repo.git("push", "origin", "work:main", "work:old", check=False, env=HOOK_ENV)
+    assert both.returncode == 1, text(both)
+    assert "task-self-declared" in text(both)
+    ci = p.repo.gate("ci", "--base", "origin/old", "--head", "work")
+    assert ci.returncode == 1 and "task-self-declared" in ci.stdout, ci.stdout

@@ -149,7 +149,9 @@ def _task_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,
             "budget-lines", f"{diff.lines} lines changed (+{diff.added} -{diff.removed}); "
             f"the task's budget is {task.budget.max_lines}", None,
             "split the change into smaller commits"))
-    out.extend(_weight_rules(task, policy, diff, warnings))
+    if options.message_known:
+        # A Model-Weight: trailer may still come (it outranks the task file's weight).
+        out.extend(_weight_rules(task, policy, diff, warnings))
     if planning:
         notes.append("planning: the change touches task files only, so it needs no task of "
                      "its own")

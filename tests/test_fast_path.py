@@ -58,11 +58,14 @@ def test_hooks_judge_as_check_does(repo: GitRepo, staging: str) -> None:
     for path, content in STAGINGS[staging].items():
         repo.write(path, content)
     repo.add()
-    # The click-free hook judges the index as `check` does (the task is declared by its
-    # file, so no rule waits for the message).
-    hook = run_main("hook", "pre-commit", cwd=repo.path)
-    check = run_main("check", cwd=repo.path)
+    # The click-free hook judges the index as `check` does when the task is already named
+    # (AVORELO_TASK); with no task named yet it defers the task's rules to commit-msg.
+    named = {"AVORELO_TASK": "T-1"}
+    hook = run_main("hook", "pre-commit", cwd=repo.path, env=named)
+    check = run_main("check", cwd=repo.path, env=named)
     assert (hook.returncode, hook.stdout) == (check.returncode, check.stdout)
+    deferred = run_main("hook", "pre-commit", cwd=repo.path)
+    assert deferred.returncode == (1 if staging == "protected" else 0), deferred.stdout
     message = repo.path / "msg.txt"
     message.write_text("work\n\nTask: T-1\nModel-Weight: light\n")
     hook = run_main("hook", "commit-msg", str(message), cwd=repo.path)

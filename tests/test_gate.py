@@ -137,11 +137,13 @@ def test_trailer_never_widens_scope(repo: GitRepo) -> None:
     assert rules(check(repo, "--message-file", msg)) == [("out-of-scope", "docs/a.md")]
 
 
-def test_trailer_scope_alone_declares_a_task(repo: GitRepo) -> None:
+def test_trailer_scope_alone_narrows_but_is_no_task(repo: GitRepo) -> None:
+    # Contract 0.2: require_task is met only by a task with an id.
     setup(repo, policy="version: 1\nrequire_task: true\n")
     stage(repo, "src/a.py", "docs/a.md")
     msg = message(repo, "Subject\n\nTask-Scope: src/**\n")
-    assert rules(check(repo, "--message-file", msg)) == [("out-of-scope", "docs/a.md")]
+    assert rules(check(repo, "--message-file", msg)) == [("no-task", None),
+                                                          ("out-of-scope", "docs/a.md")]
 
 
 def test_invalid_trailer_scope_is_bad_input(repo: GitRepo) -> None:
@@ -164,13 +166,18 @@ def test_task_trailer_picks_the_named_task_file(repo: GitRepo) -> None:
     assert check(repo, "--task", "AUTH-1")["task"]["file"] == ".avorelo/tasks/AUTH-1.yaml"
 
 
-def test_task_id_with_no_task_file_is_declared_by_trailers_alone(repo: GitRepo) -> None:
+def test_task_id_with_no_task_file_declares_no_scope(repo: GitRepo) -> None:
+    # Contract 0.2: never "every path is in scope"; under require_task it is no-task.
     setup(repo, policy="version: 1\nrequire_task: true\n")
     stage(repo, "src/a.py")
     result = check(repo, "--message-file", message(repo, "S\n\nTask: NEW-9\n"))
-    assert result["verdict"] == "pass"
-    assert result["task"]["id"] == "NEW-9"
-    assert any("declares no scope" in w for w in result["warnings"])
+    assert result["exit_code"] == 1
+    assert rules(result) == [("no-task", None)]
+    assert ".avorelo/tasks/NEW-9.yaml does not exist" in result["violations"][0]["message"]
+    scoped = check(repo, "--message-file",
+                   message(repo, "S\n\nTask: NEW-9\nTask-Scope: src/**\n"))
+    assert scoped["verdict"] == "pass"
+    assert scoped["task"]["self_declared"] is True
 
 
 # -- conflicting ids ---------------------------------------------------------------------------
@@ -178,10 +185,8 @@ def test_task_id_with_no_task_file_is_declared_by_trailers_alone(repo: GitRepo) 
     (("--task", "A-1"), {}, "S\n\nTask: B-2\n", ("conflicting task ids", "A-1", "B-2")),
     ((), {"AVORELO_TASK": "A-1"}, "S\n\nTask: B-2\n", ("conflicting task ids", "A-1", "B-2")),
     (("--task", "A-1"), {"AVORELO_TASK": "B-2"}, None, ("conflicting task ids",)),
-    (("--task", "A-1"), {}, None, (TASK, "'FILE-ID'", "A-1")),
     ((), {}, "S\n\nTask: A-1\nTask: B-2\n", ("Task", "A-1", "B-2")),
-], ids=["option-vs-trailer", "env-vs-trailer", "option-vs-env", "option-vs-file",
-        "two-trailers"])
+], ids=["option-vs-trailer", "env-vs-trailer", "option-vs-env", "two-trailers"])
 def test_conflicting_task_ids_are_bad_input(repo: GitRepo, args: tuple[str, ...],
                                             env: dict[str, str], msg: str | None,
                                             needles: tuple[str, ...]) -> None:

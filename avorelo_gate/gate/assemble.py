@@ -102,12 +102,35 @@ def check_request(repo: Repo, req: CheckRequest,
         declaration = message_declaration(repo, req.message_file)
     elif req.mode == "commit":
         declaration = commit_declaration(repo, change.head)
-    task = resolve_task(change.snapshot, explicit_id=req.task_id, explicit_file=req.task_file,
-                        environ=environ, declaration=declaration)
+    task = request_task(repo, change, req, environ, declaration)
     base_commit = change.base_commit if change.base_commit != repo.empty_tree else None
     policy = load_policy(repo, base_commit, change.snapshot)
     result = check_change(repo, change, task, policy, req, environ)
     return Checked(change=change, task=task, policy=policy, result=result)
+
+
+def request_task(repo: Repo, change: Change, req: CheckRequest, environ: Mapping[str, str],
+                 declaration: TrailerDeclaration | None) -> ResolvedTask:
+    """The task a check is judged by, the one way every point resolves it (declare.py): the
+    change's task files narrowed by their versions at the change's base commit."""
+    from avorelo_gate.git.snapshot import Snapshot
+
+    explicit = bool(req.task_id or req.task_file or environ.get("AVORELO_TASK", "").strip())
+    if not req.message_known and not explicit:
+        # pre-commit: a Task: trailer may still come and outranks every other source but the
+        # explicit ones, so the task is not known yet (commit-msg judges by it).
+        return ResolvedTask(deferred=True)
+    active_id = None
+    if req.mode in ("staged", "worktree") and (declaration is None or not declaration.task_id) \
+            and not explicit:
+        from avorelo_gate.task.active import read_active
+
+        active = read_active(repo)
+        active_id = active.id if active else None
+    bases = [Snapshot(repo, change.base_commit)] if change.base_commit else []
+    return resolve_task(change.snapshot, explicit_id=req.task_id, explicit_file=req.task_file,
+                        environ=environ, declaration=declaration, active_id=active_id,
+                        bases=bases)
 
 
 def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
@@ -124,7 +147,7 @@ def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
     proof_statuses: tuple[ProofStatus, ...] = ()
     # Without requirements or touched paths check_proof has nothing to judge; importing it
     # (the JUnit/XML and artifact readers, the proof records) would cost every hook run.
-    if (task.proof or policy.proof) and change.touched:
+    if (task.proof or policy.proof) and change.touched and not task.deferred:
         from avorelo_gate.proof.check import check_proof
 
         proof = check_proof(repo, change, task, policy)
@@ -140,6 +163,8 @@ def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Po
     """Context, tools and approvals: what the task was given, used and who signed off."""
     violations: list[Violation] = []
     extra: dict[str, Any] = {}
+    if task.deferred:
+        return (), extra
     if task.context:
         from avorelo_gate.task.context import assemble
 

@@ -13,9 +13,9 @@ from avorelo_gate.git.change import Change
 from avorelo_gate.git.paths import fsencode
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
-from avorelo_gate.result import CheckResult, DiffSummary, Violation
-from avorelo_gate.task.declare import ResolvedTask
-from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
+from avorelo_gate.result import CheckResult, DiffSummary, TouchedFile, Violation
+from avorelo_gate.task.declare import ResolvedTask, is_task_file
+from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, Policy
 from avorelo_gate.task.scope import Matcher
 
 
@@ -41,10 +41,6 @@ def load_policy(repo: Repo, base_commit: str | None, fallback: Snapshot | None) 
     return Policy.parse(data, where, blob)
 
 
-def is_task_file(path: str) -> bool:
-    return path == TASK_PATH or path.startswith(TASKS_DIR + "/")
-
-
 def shell_path(path: str) -> str:
     """``path`` as a shell word naming exactly its bytes, for a hint a person pastes.
 
@@ -64,6 +60,10 @@ def _scope_hint(path: str, task: ResolvedTask) -> str:
     directory = posixpath.dirname(path)
     suggestion = f"{directory}/**" if directory else path
     where = task.file or "the task's Task-Scope trailer"
+    if task.file:
+        # The scope at the base applies (task/declare.py): widening it in this change is moot.
+        where += (" in a change of its own that lands on the target branch first (a change "
+                  "can only narrow the task it is judged by)")
     return (f"add {suggestion!r} to scope in {where} if the task needs it, or unstage it: "
             f"git restore --staged -- {shell_path(path)}")
 
@@ -79,6 +79,8 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     protected = Matcher.compile(policy.protected)
     forbid = Matcher.compile(task.forbid)
     scopes = [Matcher.compile(s) for s in task.scopes()]
+    # A change of task files only is planning: it needs no task of its own (contract 0.2).
+    planning = bool(touched) and all(is_task_file(t.path) for t in touched)
 
     for t in touched:
         p = t.path
@@ -96,6 +98,8 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
             continue
         if is_task_file(p):
             continue  # task files are part of the work they declare (recorded below)
+        if task.deferred:
+            continue  # scope and forbid belong to a task the message has yet to name
         if forbid.match(p):
             violations.append(Violation(
                 "forbidden",
@@ -107,31 +111,16 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
                 "out-of-scope", f"outside the scope of task {task.id or '(unnamed)'}", p,
                 _scope_hint(p, task)))
 
-    if task.budget.max_files is not None and diff.files > task.budget.max_files:
-        violations.append(Violation(
-            "budget-files", f"{diff.files} files changed; the task's budget is "
-            f"{task.budget.max_files}", None, "split the change into smaller commits"))
-    if task.budget.max_lines is not None and diff.lines > task.budget.max_lines:
-        violations.append(Violation(
-            "budget-lines", f"{diff.lines} lines changed (+{diff.added} -{diff.removed}); "
-            f"the task's budget is {task.budget.max_lines}", None,
-            "split the change into smaller commits"))
-    violations.extend(_weight_rules(task, policy, diff, warnings))
-
-    if not task.declared and policy.require_task and touched:
-        if options.message_known:
-            violations.append(Violation(
-                "no-task", "no task declared, and the policy requires one", None,
-                "add a 'Task: <ID>' trailer to the commit message, or create "
-                f"{TASK_PATH} (avorelo-gate init writes a starting one)"))
-        else:
-            notes.append("no task declared yet: the commit message may still declare one")
-    if task.declared and not task.scopes():
-        warnings.append(f"task {task.id or '(unnamed)'} declares no scope: every path is "
-                        "in scope")
+    if task.deferred:
+        notes.append("the task is not known yet: the commit message may still declare one "
+                     "(its Task: trailer picks the task), so protected paths and the policy "
+                     "are checked now and scope, forbid, budgets and proof at commit-msg")
+    else:
+        violations.extend(_task_rules(task, policy, diff, touched, planning, options,
+                                      warnings, notes))
     if not touched:
         notes.append("nothing to check: the change touches no path")
-    elif not violations and task.scopes():
+    elif not violations and task.scopes() and not task.deferred:
         notes.append(f"{diff.files} path(s) checked against the scope of "
                      f"task {task.id or '(unnamed)'}")
     task_files = [t.path for t in touched if is_task_file(t.path)]
@@ -144,6 +133,73 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         task=task.to_dict() if task.declared else None, model=task.model_dict(), diff=diff,
         violations=tuple(violations), warnings=tuple(warnings), notes=tuple(notes),
         touched=touched, extra=extra)
+
+
+def _task_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,
+                touched: tuple[TouchedFile, ...], planning: bool, options: Options,
+                warnings: list[str], notes: list[str]) -> list[Violation]:
+    """Budgets, weight, whether a task is declared at all and whether it is the change's own."""
+    out: list[Violation] = []
+    if task.budget.max_files is not None and diff.files > task.budget.max_files:
+        out.append(Violation(
+            "budget-files", f"{diff.files} files changed; the task's budget is "
+            f"{task.budget.max_files}", None, "split the change into smaller commits"))
+    if task.budget.max_lines is not None and diff.lines > task.budget.max_lines:
+        out.append(Violation(
+            "budget-lines", f"{diff.lines} lines changed (+{diff.added} -{diff.removed}); "
+            f"the task's budget is {task.budget.max_lines}", None,
+            "split the change into smaller commits"))
+    if options.message_known:
+        # A Model-Weight: trailer may still come (it outranks the task file's weight).
+        out.extend(_weight_rules(task, policy, diff, warnings))
+    if planning:
+        notes.append("planning: the change touches task files only, so it needs no task of "
+                     "its own")
+    if task.self_declared:
+        what = task.file or f"the Task-Scope: trailers of task {task.id}"
+        text = (f"task {task.id or '(unnamed)'} is self-declared: {what} is not in the base, "
+                "so the change wrote its own rules")
+        if policy.self_declared_tasks == "refuse" and touched and not planning:
+            out.append(Violation(
+                "task-self-declared", text + " (the policy says self_declared_tasks: refuse)",
+                task.file, "land the task file on its own first (a planning commit merged "
+                "before the work), then do the work under it"))
+        else:
+            notes.append(text)
+    if task.missing_file and not task.trailer_scope:
+        missing = (f"task {task.id}: {task.missing_file} does not exist, so the task declares "
+                   "no scope")
+        if not (policy.require_task and touched and not planning):
+            warnings.append(missing + ": no path is checked against it")
+    if policy.require_task and touched and not planning and not task.meets_require_task:
+        out.append(_no_task(task, options, notes))
+    elif task.declared and not task.scopes() and task.file:
+        warnings.append(f"task {task.id or '(unnamed)'} declares no scope ({task.file} has "
+                        "no scope: key): every path is in scope")
+    return [v for v in out if v.rule != "no-task" or options.message_known]
+
+
+def _no_task(task: ResolvedTask, options: Options, notes: list[str]) -> Violation:
+    if not options.message_known:
+        notes.append("no task declared yet: the commit message may still declare one")
+    if task.missing_file and not task.trailer_scope:
+        return Violation(
+            "no-task", f"task {task.id}: {task.missing_file} does not exist, so the task "
+            "declares no scope, and the policy requires a task", None,
+            f"create {task.missing_file} (its id, scope and proof) in a planning commit, "
+            "or name an existing task")
+    if task.id is None and task.trailer_scope:
+        return Violation(
+            "no-task", "Task-Scope: trailers narrow a task but do not name one, and the "
+            "policy requires a task", None, "add a 'Task: <ID>' trailer naming the task")
+    if task.id is None and task.file:
+        return Violation(
+            "no-task", f"{task.file} has no id, and the policy requires a task with an id",
+            task.file, f"add 'id: <ID>' to {task.file}")
+    return Violation(
+        "no-task", "no task declared, and the policy requires one", None,
+        "add a 'Task: <ID>' trailer to the commit message, or create "
+        f"{TASK_PATH} (avorelo-gate init writes a starting one)")
 
 
 def _weight_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,

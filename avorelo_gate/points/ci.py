@@ -5,11 +5,16 @@ What is checked:
 - every commit in ``merge-base(base, head)..head``, each against its own declared task (its
   trailers, its task file at that commit), as pre-push checks them;
 - the range as a whole: the tree diff from the merge base to head, so a file a merge added
-  while resolving (which ``git log`` never shows) is seen. The range is checked against the
-  task declared at head: the task file at head, picked by the newest ``Task:`` trailer in the
-  range. A commit's ``Task-Scope:`` trailers narrow that commit only, and weight budgets are
-  per commit (the policy: "what each model weight may change in one commit"), so neither
-  applies to the range.
+  while resolving (which ``git log`` never shows) is seen. The range is checked against
+  head's task (head's own ``Task:``; when head names none, the newest ``Task:`` in the range;
+  never an older one), and by the tasks the range declares: a path is covered when a commit
+  that touched it was allowed to (each commit judged by its own task). A commit's
+  ``Task-Scope:`` trailers narrow that commit only, and weight budgets are per commit (the
+  policy: "what each model weight may change in one commit"), so neither applies to the
+  range; with several tasks on the branch, task budgets are each commit's too.
+
+Tasks are judged from the merge base: a task file absent there is self-declared for every
+commit of the range, and one present there can only be narrowed by the branch.
 
 Everything the pull request could loosen is read from the **base** (the merge base): the
 policy, its protected paths, weight budgets and approvers. A change to the policy is
@@ -63,7 +68,8 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     policy = load_policy(repo, merge_base, None)
     check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
                              signals=True)
-    checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ)
+    checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
+                            task_bases={c.sha: [merge_base] for c in commits})
     results = _with_receipts(repo, checked.results, commits, policy, environ)
     overall = _check_range(repo, merge_base, head, commits, checked, policy, req, environ)
     return add_first_lines(repo, GateReport(overall=overall, commits=results), merge_base, head)
@@ -119,10 +125,13 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
                     touched=touched_files(repo.diff_trees(merge_base, head)),
                     snapshot=Snapshot(repo, head), base_commit=merge_base, mode="range")
     declaration, warnings = range_declaration(commits, checked.declarations)
-    task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration)
+    task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration,
+                        bases=[Snapshot(repo, merge_base)])
     range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
                              signals=True)
     result = check_change(repo, change, task, policy, range_req, environ)
+    result = _covered_by_commits(result, checked.results,
+                                 several_tasks=len(_task_ids(checked.results)) > 1)
     # The range ends in head's tree: head's receipt recorded the proof for exactly that.
     result = credit_from_receipts(repo, [result], [head])[0]
     notes = list(result.notes)
@@ -138,21 +147,49 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
                    warnings=(*warnings, *result.warnings), notes=tuple(notes))
 
 
+SCOPE_RULES = ("out-of-scope", "forbidden")
+
+
+def _task_ids(results: Sequence[CheckResult]) -> set[str]:
+    return {str(r.task["id"]) for r in results if r.task and r.task.get("id")}
+
+
+def _covered_by_commits(result: CheckResult, commit_results: Sequence[CheckResult],
+                        several_tasks: bool) -> CheckResult:
+    """The range by the tasks it declares: a path is covered when a commit that touched it
+    was allowed to (no scope or forbid violation on it, judged by that commit's own task)."""
+    allowed: set[str] = set()
+    for r in commit_results:
+        refused = {v.path for v in r.violations if v.rule in SCOPE_RULES}
+        allowed.update(t.path for t in r.touched if t.path not in refused)
+    dropped = ("budget-files", "budget-lines") if several_tasks else ()
+    kept = tuple(v for v in result.violations
+                 if not (v.rule in SCOPE_RULES and v.path in allowed) and v.rule not in dropped)
+    notes = result.notes
+    if len(kept) != len(result.violations):
+        notes = (*notes, "paths outside head's task were checked by the task of the commit "
+                 "that touched them")
+    return replace(result, violations=kept, notes=notes)
+
+
 def range_declaration(commits: Sequence[Commit],
                       declarations: Mapping[str, TrailerDeclaration]) -> \
         tuple[TrailerDeclaration | None, list[str]]:
-    """What the range as a whole declares: the newest ``Task:`` id, everyone's approvals and
-    tools; no scope narrowing and no model claims (those are each commit's own)."""
+    """What the range as a whole declares: head's ``Task:`` id (when head names none, the
+    newest in the range; never an older one over a newer), everyone's approvals and tools;
+    no scope narrowing and no model claims (those are each commit's own)."""
     found = [declarations[c.sha] for c in commits if c.sha in declarations]
     if not found:
         return None, []
-    ids = list(dict.fromkeys(d.task_id for d in found if d.task_id))
+    named = [d.task_id for d in found if d.task_id]
+    ids = list(dict.fromkeys(named))
     warnings = []
     if len(ids) > 1:
-        warnings.append(f"the commits declare several tasks ({', '.join(ids)}): the range as "
-                        f"a whole is checked against the newest, {ids[-1]}")
+        warnings.append(f"the commits declare several tasks ({', '.join(ids)}): each commit is "
+                        f"judged by its own, the range by head's, {named[-1]}, and every path "
+                        "by the task of a commit that touched it")
     return TrailerDeclaration(
-        task_id=ids[-1] if ids else None, scope=(), model=None, model_source=None,
+        task_id=named[-1] if named else None, scope=(), model=None, model_source=None,
         weight=None, tools_used=_union(d.tools_used for d in found),
         approved_by=_union(d.approved_by for d in found),
         present=any(d.present for d in found)), warnings

@@ -1,8 +1,12 @@
 """What the commit hooks do: pre-commit, prepare-commit-msg and commit-msg.
 
-pre-commit runs before the message exists, so the rules a message can still satisfy
-(``no-task``) wait for commit-msg; everything a trailer cannot change (it can only narrow a
-scope) is decided at once. ``git commit --amend`` is read from the argv of the ``git commit``
+pre-commit runs before the message exists, and the message's ``Task:`` outranks every source
+of the task but ``AVORELO_TASK``: unless that names the task, pre-commit checks only what no
+task can change (protected paths, the policy) and leaves the rest to commit-msg, so the two
+stages judge a commit by the same task and pre-commit never blocks what commit-msg passes.
+commit-msg writes a task that came from ``AVORELO_TASK`` or the active task into the message
+as a ``Task:`` trailer: pre-push and ``ci`` read the commit's own message, so all three points
+then judge it by the same task. ``git commit --amend`` is read from the argv of the ``git commit``
 above us (``invocation``); where that cannot be read, from prepare-commit-msg's ``commit HEAD``
 (absent with ``-m``), left as a marker for commit-msg. An amend diffs the index against HEAD's
 parent, as the amended commit will be.
@@ -77,6 +81,29 @@ def take_amend_marker(repo: Repo) -> bool:
                 and marker.get("head") == repo.head)
 
 
+def stamp_task(repo: Repo, msgfile: str, environ: Mapping[str, str]) -> str | None:
+    """Add ``Task: ID`` to the message when the task comes from ``AVORELO_TASK`` or the active
+    task and the message names none; a note saying so, or None."""
+    task_id, where = environ.get("AVORELO_TASK", "").strip(), "AVORELO_TASK"
+    if not task_id:
+        from avorelo_gate.task.active import read_active
+
+        active = read_active(repo)
+        task_id, where = (active.id, "the active task") if active else ("", "")
+    if not task_id:
+        return None
+    from avorelo_gate.gate.assemble import message_declaration
+    from avorelo_gate.task.schema import TASK_ID
+
+    if not TASK_ID.match(task_id) or message_declaration(repo, msgfile).task_id:
+        return None   # a bad id is reported by the check; a named task is the message's own
+    # git decides where a trailer goes (after the last paragraph, before comments and the
+    # `commit -v` scissors), as it does when it parses one.
+    repo.git.run("interpret-trailers", "--in-place", "--trailer", f"Task: {task_id}", msgfile)
+    return (f"Task: {task_id} ({where}) added to the commit message, so that pre-push and ci "
+            "judge the commit by the same task")
+
+
 def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     msgfile = args[0] if args else environ.get("PRE_COMMIT_COMMIT_MSG_FILENAME")
     if not msgfile:
@@ -87,7 +114,13 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     marked = take_amend_marker(repo)
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)
+    stamped = stamp_task(repo, msgfile, environ)
     checked = check_request(repo, req, environ)
+    if stamped:
+        from dataclasses import replace
+
+        checked = replace(checked, result=replace(
+            checked.result, notes=(*checked.result.notes, stamped)))
     if checked.result.exit_code == 0:
         from avorelo_gate.receipts.recording import leave_pending
         leave_pending(repo, req, checked, environ)

@@ -75,14 +75,21 @@ def own_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckRequest,
-                  environ: Mapping[str, str]) -> CheckedCommits:
-    """Each commit under the policy paired with it, in the order given."""
+                  environ: Mapping[str, str],
+                  task_bases: Mapping[str, Sequence[str | None]] | None = None) -> \
+        CheckedCommits:
+    """Each commit under the policy paired with it, in the order given. ``task_bases``: for
+    each commit, the point's base(s) its task is judged from (the remote's old tip of every
+    ref that carries it; the merge base in ci); None among them is "no base" (a new
+    repository). The commit's parent narrows its task too (task/declare.py)."""
     jobs = list({c.sha: (c, p) for c, p in jobs}.values())
     if not jobs:
         return CheckedCommits((), {})
     commits = [c for c, _ in jobs]
     declarations, bad_trailers = _declarations(repo, commits)
-    snapshots = _prefetch_task_files(repo, commits, declarations)
+    given = task_bases or {}
+    bases = {c.sha: _task_base_revs(c, given.get(c.sha)) for c in commits}
+    snapshots = _prefetch_task_files(repo, commits, declarations, bases)
     entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
                                  for c in commits])
     own_paths = repo.merge_own_paths([c.sha for c in commits if c.is_merge])
@@ -92,7 +99,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     for commit, policy in jobs:
         change = _commit_change(repo, commit, entries[commit.sha], own_paths.get(commit.sha),
                                 snapshots[commit.sha])
-        task = _resolve(commit, change, declarations.get(commit.sha), environ)
+        *point, parent = [snapshots[rev] if rev else None for rev in bases[commit.sha]]
+        task = _resolve(commit, change, declarations.get(commit.sha), environ, point, parent)
         result = check_change(repo, change, task, policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
@@ -117,19 +125,32 @@ def _declarations(repo: Repo, commits: Sequence[Commit]) -> \
     return good, bad
 
 
+def _task_base_revs(commit: Commit,
+                    point_bases: Sequence[str | None] | None) -> list[str | None]:
+    """Where a commit's task is judged from: the point's bases (with none given, its parent,
+    as ``check --commit`` judges it), then its parent, which narrows it too. A None base (a
+    first push, a root commit) has no task files: the task is self-declared there."""
+    parent = commit.parents[0] if commit.parents else None
+    return [*(point_bases if point_bases is not None else [parent]), parent]
+
+
 def _prefetch_task_files(repo: Repo, commits: Sequence[Commit],
-                         declarations: Mapping[str, TrailerDeclaration]) -> \
+                         declarations: Mapping[str, TrailerDeclaration],
+                         bases: Mapping[str, Sequence[str | None]]) -> \
         dict[str, PrefetchedSnapshot]:
+    """Each commit's task files, at the commit and at every rev its task is narrowed from,
+    read in one batch (the same candidates: declare.find_task_file asks for no others)."""
     wanted: dict[str, list[str]] = {}
     for c in commits:
         paths = [TASK_PATH]
         declared = declarations.get(c.sha)
         if declared and declared.task_id and schema.TASK_ID.match(declared.task_id):
             paths.append(f"{TASKS_DIR}/{declared.task_id}.yaml")
-        wanted[c.sha] = paths
-    found = repo.cat_objects([f"{sha}:{p}" for sha, paths in wanted.items() for p in paths])
-    return {sha: PrefetchedSnapshot(repo, sha, {p: found[f"{sha}:{p}"] for p in paths})
-            for sha, paths in wanted.items()}
+        for rev in (c.sha, *(b for b in bases[c.sha] if b)):
+            wanted[rev] = list(dict.fromkeys([*wanted.get(rev, []), *paths]))
+    found = repo.cat_objects([f"{rev}:{p}" for rev, paths in wanted.items() for p in paths])
+    return {rev: PrefetchedSnapshot(repo, rev, {p: found[f"{rev}:{p}"] for p in paths})
+            for rev, paths in wanted.items()}
 
 
 def touched_files(entries: Iterable[RawEntry]) -> tuple[TouchedFile, ...]:
@@ -151,10 +172,11 @@ def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
 
 
 def _resolve(commit: Commit, change: Change, declaration: TrailerDeclaration | None,
-             environ: Mapping[str, str]) -> ResolvedTask:
+             environ: Mapping[str, str], bases: Sequence[Snapshot | None],
+             parent: Snapshot | None) -> ResolvedTask:
     try:
         return resolve_task(change.snapshot, environ=own_environ(environ),
-                            declaration=declaration)
+                            declaration=declaration, bases=bases, parent=parent)
     except BadInputError as e:
         raise BadInputError(f"commit {commit.sha[:12]}: {e}") from e
 

@@ -121,6 +121,7 @@ class _Plan:
     commits: tuple[Commit, ...]
     policy: Policy
     policy_from: str          # the commit the policy was read at (a root commit: its own)
+    task_base: str | None = None   # where tasks are judged from (None: no base, a first push)
 
 
 def check_push(repo: Repo, target: PushTarget, refs: Sequence[PushedRef],
@@ -136,7 +137,8 @@ def check_push(repo: Repo, target: PushTarget, refs: Sequence[PushedRef],
         if plan is not None:
             plans.append(plan)
     jobs = [(c, p.policy) for p in plans for c in p.commits]
-    checked = check_commits(repo, jobs, CheckRequest(mode="commit"), environ)
+    checked = check_commits(repo, jobs, CheckRequest(mode="commit"), environ,
+                            task_bases=_task_bases(plans))
     results = _with_receipts(repo, checked.results, plans, environ)
     return GateReport(overall=_summary(refs, plans, results, notes), commits=results)
 
@@ -170,7 +172,19 @@ def _plan(repo: Repo, target: PushTarget, ref: PushedRef,
         notes.append(f"{ref.remote_ref}: every commit is already on the remote")
         return None
     policy, where = _push_policy(repo, remote_commit, commits[0])
-    return _Plan(ref, commits, policy, where)
+    task_base = remote_commit or (commits[0].parents[0] if commits[0].parents else None)
+    return _Plan(ref, commits, policy, where, task_base)
+
+
+def _task_bases(plans: Sequence[_Plan]) -> dict[str, list[str | None]]:
+    """Each commit's task is judged from the remote's old tip of every ref that carries it: a
+    task file absent at any of them is self-declared, and every version there narrows it."""
+    bases: dict[str, list[str | None]] = {}
+    for plan in plans:
+        for c in plan.commits:
+            if plan.task_base not in bases.setdefault(c.sha, []):
+                bases[c.sha].append(plan.task_base)
+    return bases
 
 
 def _remote_commit(ref: PushedRef, target: PushTarget,

@@ -57,6 +57,7 @@ class Policy:
     receipts_required: bool = False
     receipts_signed: bool = False
     approvals: tuple[Approval, ...] = ()
+    self_declared_tasks: str = "allow"   # allow | refuse: a task file the change adds itself
     blob: str | None = None          # the policy file's blob id, None for the defaults
     source: str = "defaults"
 
@@ -79,6 +80,7 @@ class Policy:
                    weights=weights, proof=tuple(raw.get("proof", ())),
                    receipts_required=receipts.get("required", False),
                    receipts_signed=receipts.get("signed", False), approvals=approvals,
+                   self_declared_tasks=raw.get("self_declared_tasks", "allow"),
                    blob=blob, source=source)
 
 

@@ -248,6 +248,8 @@ POLICY = mapping({
     "proof": Key(list_of(requirement)),
     "receipts": Key(mapping({"required": Key(boolean), "signed": Key(boolean)})),
     "approvals": Key(list_of(APPROVAL)),
+    # A task file the change adds itself: recorded (allow) or the violation (refuse).
+    "self_declared_tasks": Key(one_of("allow", "refuse")),
 })
 
 

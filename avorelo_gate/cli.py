@@ -75,24 +75,29 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
         return run_hook(list(args), environ)
 
-    @cli.command()
-    def init() -> int:
-        """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
-        from avorelo_gate.adopt.install import init_repo
+    @cli.command(short_help="Write a starting policy and task (never overwrites).")
+    @click.option("--pre-commit", "pre_commit", is_flag=True, help="Also write a "
+                  ".pre-commit-config.yaml whose hooks run the avorelo-gate on PATH.")
+    def init(pre_commit: bool) -> int:
+        """Write a starting .avorelo/policy.yaml and .avorelo/tasks/TASK-1.yaml (and, with
+        --pre-commit, .pre-commit-config.yaml); never overwrites. Prints what to run next."""
+        from avorelo_gate.adopt.init import init_repo, next_steps
         from avorelo_gate.git.repo import open_repo
 
-        for rel, what in init_repo(open_repo(environ=environ)):
+        repo = open_repo(environ=environ)
+        for rel, what in init_repo(repo, pre_commit):
             click.echo(f"{rel}: {what}")
-        click.echo("next: avorelo-gate install   (plain git hooks), then commit the policy "
-                   "with AVORELO_ALLOW_POLICY_CHANGE=1")
+        for line in next_steps(repo, hooks_installed=False):
+            click.echo(line)
         return 0
 
-    @cli.command()
+    @cli.command(short_help="Install the plain git hooks (respects core.hooksPath).")
     @click.option("--hook", "hooks", multiple=True, metavar="NAME", help="Only this hook "
                   "(repeatable).")
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
     def install(hooks: tuple[str, ...], force: bool) -> int:
         """Install the plain git hooks (respects core.hooksPath)."""
+        from avorelo_gate.adopt.init import next_steps
         from avorelo_gate.adopt.install import install_hooks
         from avorelo_gate.git.repo import open_repo
 
@@ -105,6 +110,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
             click.echo("receipts follow amend and rebase: " + ", ".join(configure_notes(repo)))
             click.echo(SHARE_HINT)
+        for line in next_steps(repo, hooks_installed=True):
+            click.echo(line)
         return 0
 
     @cli.command()

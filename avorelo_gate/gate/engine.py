@@ -13,7 +13,7 @@ from avorelo_gate.git.change import Change
 from avorelo_gate.git.paths import fsencode
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
-from avorelo_gate.result import CheckResult, DiffSummary, Violation
+from avorelo_gate.result import CheckResult, DiffSummary, TouchedFile, Violation
 from avorelo_gate.task.declare import ResolvedTask
 from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
 from avorelo_gate.task.scope import Matcher
@@ -39,6 +39,21 @@ def load_policy(repo: Repo, base_commit: str | None, fallback: Snapshot | None) 
     blob, data = found[POLICY_PATH]
     where = POLICY_PATH if base_commit is None else f"{POLICY_PATH} (at {base_commit[:12]})"
     return Policy.parse(data, where, blob)
+
+
+ADOPTION_NOTE = (f"adopting avorelo-gate: this change adds {POLICY_PATH} where its base has "
+                 "none, so it is judged by the defaults and commits after it by the new "
+                 "policy; next: push it with its receipts (git push <remote> HEAD "
+                 "refs/notes/avorelo) and make `avorelo-gate ci --base <target branch>` a "
+                 "required check (README, \"CI\")")
+
+
+def adopts(touched: TouchedFile, policy: Policy) -> bool:
+    """A change that adds the policy where the policy in force has none is adoption, not a
+    change (CONTRACT, "Who decides": a new repository). Nothing in the change marks it: it is
+    read from the base alone (``policy.blob`` is None only when the base has no policy file),
+    so no commit can claim it where a policy already governs."""
+    return touched.status == "A" and policy.blob is None
 
 
 def is_task_file(path: str) -> bool:
@@ -83,7 +98,9 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     for t in touched:
         p = t.path
         if p == POLICY_PATH:
-            if not options.allow_policy_change:
+            if adopts(t, policy):
+                notes.append(ADOPTION_NOTE)
+            elif not options.allow_policy_change:
                 violations.append(Violation(
                     "policy-changed", "the policy is not part of any task", p,
                     "change the policy in a change of its own, with --allow-policy-change "
@@ -122,8 +139,9 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         if options.message_known:
             violations.append(Violation(
                 "no-task", "no task declared, and the policy requires one", None,
-                "add a 'Task: <ID>' trailer to the commit message, or create "
-                f"{TASK_PATH} (avorelo-gate init writes a starting one)"))
+                "add a 'Task: <ID>' trailer to the commit message, naming "
+                f"{TASKS_DIR}/<ID>.yaml (avorelo-gate init writes {TASKS_DIR}/TASK-1.yaml), "
+                f"or declare a current task in {TASK_PATH}"))
         else:
             notes.append("no task declared yet: the commit message may still declare one")
     if task.declared and not task.scopes():

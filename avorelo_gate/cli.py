@@ -3,6 +3,7 @@ an undecorated core function and prints what it returns."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -36,6 +37,11 @@ def run_cli(args: list[str], environ: Mapping[str, str]) -> int:
 def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="avorelo-gate")
+    # main.py takes --debug (anywhere before `--`) before click runs; declared here so that
+    # --help lists it.
+    @click.option("--debug", is_flag=True, expose_value=False,
+                  help="Print the trace of an unexpected failure (any command; also "
+                  "AVORELO_DEBUG=1).")
     def cli() -> None:
         """Keep coding work inside the task it was given: scope, proof and model weight,
         checked at commit, push and merge time. Exit codes: 0 pass, 1 violations,
@@ -69,8 +75,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @cli.command(context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def hook(args: tuple[str, ...]) -> int:
-        """What the git hooks call: pre-commit, prepare-commit-msg MSGFILE, commit-msg
-        MSGFILE (see README)."""
+        """What the git hooks call: pre-commit, prepare-commit-msg, commit-msg, post-commit,
+        post-rewrite, pre-push (`avorelo-gate hook NAME --help` for one)."""
         from avorelo_gate.points.dispatch import run_hook
 
         return run_hook(list(args), environ)
@@ -276,4 +282,16 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         receipts of earlier work on the same paths."""
         return commands.route(environ, task_id=task_id, scopes=scopes, fmt=fmt)
 
+    _whole_short_help(cli)
     return cli
+
+
+def _whole_short_help(group: click.Group) -> None:
+    """Command lists show each command's whole first sentence (click cuts its default at 45
+    characters, mid-word): the formatter wraps it instead."""
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            text = " ".join(command.help.split("\n\n")[0].split())
+            command.short_help = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+        if isinstance(command, click.Group):
+            _whole_short_help(command)

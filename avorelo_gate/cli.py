@@ -205,7 +205,12 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         if command and repo.toplevel:
             task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=task_id, environ=environ)
             refuse_unlisted_tool(task, command)
-        return run_prove(repo, name, list(command), environ)
+        code = run_prove(repo, name, list(command), environ)
+        if code == 0 and repo.toplevel:
+            from avorelo_gate.receipts.commands import after_prove
+
+            click.echo(after_prove(repo), err=True, nl=False)
+        return code
 
     @cli.command()
     @click.option("--base", required=True, metavar="REF",

@@ -5,7 +5,6 @@ Every entry point (hooks, ``check``, pre-push, ``ci``, ``receipt verify``) comes
 """
 from __future__ import annotations
 
-import posixpath
 import shlex
 from dataclasses import dataclass
 
@@ -75,12 +74,30 @@ def shell_path(path: str) -> str:
                           for b in raw) + "'"
 
 
-def _scope_hint(path: str, task: ResolvedTask) -> str:
-    directory = posixpath.dirname(path)
-    suggestion = f"{directory}/**" if directory else path
-    where = task.file or "the task's Task-Scope trailer"
-    return (f"add {suggestion!r} to scope in {where} if the task needs it, or unstage it: "
-            f"git restore --staged -- {shell_path(path)}")
+def undo_hint(path: str, mode: str) -> str:
+    """How to take ``path`` out of the change, in the terms of where it is judged: the index
+    at commit time, the working tree for an agent, the commits themselves at push and in CI
+    (where unstaging would change nothing)."""
+    if mode == "staged":
+        return f"unstage it: git restore --staged -- {shell_path(path)}"
+    if mode == "worktree":
+        return (f"undo the change to it: git restore --staged --worktree -- {shell_path(path)}"
+                " (delete it if it is new)")
+    return ("take it out of the commit that changed it (git rebase -i, then edit that "
+            "commit) and land it under a task whose scope allows it")
+
+
+def _scope_hint(path: str, task: ResolvedTask, mode: str) -> str:
+    undo = undo_hint(path, mode)
+    if task.scope and task.trailer_scope and Matcher.compile(task.scope).match(path):
+        # The commit's own Task-Scope: narrowed the task: the author meant to leave it out.
+        return f"the commit's Task-Scope: trailer leaves it out of this commit: {undo}"
+    if not task.file:
+        return f"add {path!r} to the commit's Task-Scope: trailer if the task needs it, or {undo}"
+    widen = (f"add {path!r} to scope in {task.file}, in a commit of its own (task files only) "
+             "first" if mode in ("staged", "worktree") else
+             f"add {path!r} to scope in {task.file} on the target branch first")
+    return f"if task {task.id or '(unnamed)'} needs it, {widen}; otherwise {undo}"
 
 
 def evaluate(change: Change, task: ResolvedTask, policy: Policy,
@@ -109,7 +126,7 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         if protected.match(p):
             violations.append(Violation(
                 "protected", "protected by the policy; no task may touch it", p,
-                f"unstage it: git restore --staged -- {shell_path(p)}"))
+                undo_hint(p, change.mode)))
             continue
         if is_task_file(p):
             continue  # task files are part of the work they declare (recorded below)
@@ -117,12 +134,12 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
             violations.append(Violation(
                 "forbidden",
                 f"forbidden by task {task.id or '(unnamed)'} ({task.file or 'forbid'})", p,
-                f"unstage it: git restore --staged -- {shell_path(p)}"))
+                undo_hint(p, change.mode)))
             continue
         if scopes and not all(s.match(p) for s in scopes):
             violations.append(Violation(
                 "out-of-scope", f"outside the scope of task {task.id or '(unnamed)'}", p,
-                _scope_hint(p, task)))
+                _scope_hint(p, task, change.mode)))
 
     if task.budget.max_files is not None and diff.files > task.budget.max_files:
         violations.append(Violation(

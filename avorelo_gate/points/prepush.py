@@ -229,9 +229,10 @@ def _summary(refs: Sequence[PushedRef], plans: Sequence[_Plan],
         bad = sum(1 for c in p.commits if c.sha in failed)
         policy = ("defaults: no policy file" if p.policy.blob is None
                   else f"policy at {p.policy_from[:12]}")
-        notes.append(f"{p.ref.remote_ref}: {len(p.commits)} new commit(s) checked, each "
-                     f"against its own task ({policy}): "
-                     + (f"{bad} failed" if bad else "all pass"))
+        notes.append(f"{p.ref.remote_ref}: {len(p.commits)} new commit(s), "
+                     + (f"{bad} failed" if bad else "all pass") + f" ({policy})")
+    if results:
+        notes.append(f"{len(results)} new commit(s) checked, each against its own task")
     listed = [{"local_ref": p.ref.local_ref, "local": p.ref.local_sha,
                "remote_ref": p.ref.remote_ref, "remote": p.ref.remote_sha,
                "commits": len(p.commits), "policy_from": p.policy_from} for p in plans]

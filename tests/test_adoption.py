@@ -171,3 +171,31 @@ def test_after_adoption_init_and_install_print_no_adoption_step(make_repo,  # ty
     again = sh(work.path, "avorelo-gate init && avorelo-gate install")
     assert again.returncode == 0
     assert "adoption commit" not in again.stdout
+
+
+def test_pushing_a_long_history_prints_a_line_per_ref_not_per_commit(repo: GitRepo,
+                                                                      tmp_path: Path) -> None:
+    # 600 commits in one fast-import stream (each changes one file).
+    stream = []
+    for n in range(1, 601):
+        data = f"value = {n}\n".encode()
+        stream += [b"commit refs/heads/main", f"mark :{n}".encode(),
+                   b"committer A <a@example.org> 1700000000 +0000", b"data 4", b"work"]
+        if n > 1:
+            stream.append(f"from :{n - 1}".encode())
+        stream += [f"M 644 inline src/f{n % 7}.py".encode(), f"data {len(data)}".encode(),
+                   data, b""]
+    repo.git("fast-import", "--quiet", input=b"\n".join(stream) + b"\n")
+    repo.git("reset", "-q", "--hard", "main")
+    assert sh(repo.path, "avorelo-gate install").returncode == 0
+    remote = tmp_path / "new-remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "new", str(remote))
+    repo.git("commit", "-q", "--allow-empty", "-m", "a receipt, so the notes ref exists")
+    pushed = sh(repo.path, "git push new main refs/notes/avorelo")
+    assert pushed.returncode == 0, pushed.stdout[-2000:]
+    gate_lines = [ln for ln in pushed.stdout.splitlines()
+                  if ln.startswith(("avorelo-gate", "  ", "0 violations"))]
+    assert len(gate_lines) <= 6, pushed.stdout
+    assert "refs/heads/main: 601 new commit(s), all pass" in pushed.stdout
+    assert "refs/notes/avorelo: notes (receipts), not work: nothing to check" in pushed.stdout

@@ -163,3 +163,18 @@ def test_prove_never_suggests_adding_the_declared_report(repo: GitRepo) -> None:
     note = [ln for ln in proved.stdout.splitlines() if "untracked" in ln]
     assert note and "notes.txt" in note[0] and "reports/junit.xml" not in note[0]
     assert check(repo).returncode == 0
+
+
+def test_a_committed_report_is_fixed_in_the_commit_not_the_index(repo: GitRepo) -> None:
+    project(repo, "id: T-1\nscope: ['src/**', 'reports/**']\nproof:\n"
+                  "  - junit: reports/junit.xml\n")
+    repo.write("src/a.py", "a = 1\n")
+    repo.write("reports/junit.xml", '<testsuite tests="1"><testcase name="t"/></testsuite>')
+    repo.add()
+    staged = check(repo)
+    assert "leave it out of the change (git rm --cached -- reports/junit.xml)" in staged.stdout
+    repo.commit("with its own report\n\nTask: T-1")            # --no-verify
+    committed = sh(repo.path, "avorelo-gate check --commit HEAD")
+    assert committed.returncode == 1
+    [hint] = [h for h in hints(committed.stdout) if "junit" in h]
+    assert "take it out of the commit that added it (git rebase -i" in hint

@@ -204,11 +204,15 @@ def judge_artifact(repo: Repo, target: Target, store: RecordStore,
     if req.get("committed") is True:
         return judge_committed(repo, target, req, label, rel)
     if rel in target.touched:
+        # At push and in CI the report is in a commit already: the index is not the fix.
+        leave = (f"leave it out of the change (git rm --cached -- "
+                 f"{shlex.quote(display_path(rel))})" if target.local else
+                 "take it out of the commit that added it (git rebase -i, then git rm "
+                 f"--cached -- {shlex.quote(display_path(rel))} in that commit)")
         return Finding(ProofStatus(label, "invalid", "self-supplied: the artifact is part of "
                                    "the change being checked, so it cannot be its own proof"),
-                       "leave it out of the change (git rm --cached -- "
-                       f"{shlex.quote(display_path(rel))}) and produce it with avorelo-gate "
-                       "prove, or declare committed: true if it is meant to be committed", rel)
+                       f"{leave} and produce it with avorelo-gate prove, or declare "
+                       "committed: true if it is meant to be committed", rel)
     try:
         path = resolve_artifact(repo.toplevel or "", rel) if repo.toplevel else None
         if path is None:

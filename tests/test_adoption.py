@@ -29,10 +29,11 @@ def sh(cwd: Path, command: str, env: dict[str, str] | None = None) -> \
 
 
 def next_command(output: str, word: str = "next") -> str:
-    """The command a step's output tells the user to run (the text after the last ': ')."""
+    """The command a step's output tells the user to run: ``next: [what to do: ]COMMAND``."""
     lines = [ln for ln in output.splitlines() if ln.startswith(f"{word}: ")]
     assert lines, f"no '{word}:' line in:\n{output}"
-    return lines[-1].rsplit(": ", 1)[1].split("   (")[0]
+    said = lines[-1][len(word) + 2:]
+    return said.split(": ", 1)[-1].split("   (")[0]
 
 
 def existing_project(make_repo, tmp_path: Path) -> tuple[GitRepo, Path]:  # type: ignore[no-untyped-def]
@@ -199,3 +200,13 @@ def test_pushing_a_long_history_prints_a_line_per_ref_not_per_commit(repo: GitRe
     assert len(gate_lines) <= 6, pushed.stdout
     assert "refs/heads/main: 601 new commit(s), all pass" in pushed.stdout
     assert "refs/notes/avorelo: notes (receipts), not work: nothing to check" in pushed.stdout
+
+
+def test_adopting_in_a_new_repository_as_told(repo: GitRepo) -> None:
+    init = sh(repo.path, "avorelo-gate init")
+    installed = sh(repo.path, next_command(init.stdout))
+    commit = next_command(installed.stdout)
+    assert "--no-verify" not in commit
+    done = sh(repo.path, commit)
+    assert done.returncode == 0, done.stdout
+    assert repo.git("status", "--porcelain").stdout == b""

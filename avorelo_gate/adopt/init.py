@@ -103,9 +103,13 @@ def adoption_pending(repo: Repo) -> list[str] | None:
             if p in changed and os.path.exists(os.path.join(repo.toplevel, p))]
 
 
-def adoption_command(files: list[str]) -> str:
+def adoption_command(files: list[str], first_commit: bool = False) -> str:
+    # A repository's first commit has no base to read a policy from: it is judged by the
+    # policy it brings (engine.load_policy), whose require_task wants a task.
+    task = f" -m {shlex.quote('Task: TASK-1')}" if first_commit and any(
+        f == STARTER_TASK_PATH for f in files) else ""
     return (f"git add -- {' '.join(shlex.quote(f) for f in files)} && "
-            f"git commit -m {shlex.quote(ADOPT_MESSAGE)}")
+            f"git commit -m {shlex.quote(ADOPT_MESSAGE)}{task}")
 
 
 def next_steps(repo: Repo, hooks_installed: bool) -> list[str]:
@@ -123,5 +127,5 @@ def next_steps(repo: Repo, hooks_installed: bool) -> list[str]:
                                  "avorelo-gate install   (plain git hooks)"))
     steps.append(f"{'then' if steps else 'next'}: commit the gate's files in one adoption "
                  f"commit (it adds the policy where HEAD has none, so the hooks, pre-push and "
-                 f"ci accept it): {adoption_command(pending)}")
+                 f"ci accept it): {adoption_command(pending, repo.head is None)}")
     return steps

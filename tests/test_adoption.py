@@ -210,3 +210,20 @@ def test_adopting_in_a_new_repository_as_told(repo: GitRepo) -> None:
     done = sh(repo.path, commit)
     assert done.returncode == 0, done.stdout
     assert repo.git("status", "--porcelain").stdout == b""
+
+
+def test_a_branch_from_before_adoption_cannot_bring_its_own_policy(make_repo,  # type: ignore[no-untyped-def]
+                                                                   tmp_path: Path) -> None:
+    work, _ = existing_project(make_repo, tmp_path)
+    before = work.head()
+    adopt(work, framework=False)                   # main adopts the gate ...
+    work.git("switch", "-q", "-c", "old-branch", before)
+    work.write(".avorelo/policy.yaml", "version: 1\n")   # ... a branch from before brings its own
+    work.add()
+    work.commit("my own rules")
+    ci = sh(work.path, "avorelo-gate ci --base main --head old-branch")
+    assert ci.returncode == 1, ci.stdout
+    assert ".avorelo/policy.yaml: policy-changed" in ci.stdout
+    # While the target has no policy either, the same branch is an adoption.
+    fresh = sh(work.path, f"avorelo-gate ci --base {before} --head old-branch")
+    assert fresh.returncode == 0, fresh.stdout

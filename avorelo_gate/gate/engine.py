@@ -25,6 +25,9 @@ class Options:
     # the message can still satisfy wait for commit-msg, rules it cannot change apply now.
     message_known: bool = True
     label: str = "staged"
+    # False where the change lands on a history that has a policy although its base has
+    # none (ci: the target branch adopted the gate after the pull request branched off).
+    adoption: bool = True
 
 
 def load_policy(repo: Repo, base_commit: str | None, fallback: Snapshot | None) -> Policy:
@@ -115,7 +118,7 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     for t in touched:
         p = t.path
         if p == POLICY_PATH:
-            if adopts(t, policy):
+            if options.adoption and adopts(t, policy):
                 notes.append(ADOPTION_NOTE)
             elif not options.allow_policy_change:
                 violations.append(Violation(

@@ -53,6 +53,9 @@ class CiRequest:
     base: str
     head: str = "HEAD"
     allow_policy_change: bool = False
+    # Adding a policy where the merge base has none is adoption only while the target has
+    # none either: a branch from before the adoption must not bring a policy of its own.
+    adoption: bool = True
 
 
 def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport:
@@ -61,8 +64,10 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
     policy = load_policy(repo, merge_base, None)
+    req = replace(req, adoption=policy.blob is None and load_policy(repo, base, None).blob
+                  is None)
     check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
-                             signals=True)
+                             signals=True, adoption=req.adoption)
     checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ)
     results = _with_receipts(repo, checked.results, commits, policy, environ)
     overall = _check_range(repo, merge_base, head, commits, checked, policy, req, environ)
@@ -121,7 +126,7 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
     declaration, warnings = range_declaration(commits, checked.declarations)
     task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration)
     range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
-                             signals=True)
+                             signals=True, adoption=req.adoption)
     result = check_change(repo, change, task, policy, range_req, environ)
     # The range ends in head's tree: head's receipt recorded the proof for exactly that.
     result = credit_from_receipts(repo, [result], [head])[0]

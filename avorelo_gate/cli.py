@@ -3,6 +3,7 @@ an undecorated core function and prints what it returns."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping
 
@@ -36,6 +37,11 @@ def run_cli(args: list[str], environ: Mapping[str, str]) -> int:
 def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.group(context_settings={"help_option_names": ["-h", "--help"]})
     @click.version_option(__version__, prog_name="avorelo-gate")
+    # main.py takes --debug (anywhere before `--`) before click runs; declared here so that
+    # --help lists it.
+    @click.option("--debug", is_flag=True, expose_value=False,
+                  help="Print the trace of an unexpected failure (any command; also "
+                  "AVORELO_DEBUG=1).")
     def cli() -> None:
         """Keep coding work inside the task it was given: scope, proof and model weight,
         checked at commit, push and merge time. Exit codes: 0 pass, 1 violations,
@@ -69,30 +75,35 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @cli.command(context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def hook(args: tuple[str, ...]) -> int:
-        """What the git hooks call: pre-commit, prepare-commit-msg MSGFILE, commit-msg
-        MSGFILE (see README)."""
+        """What the git hooks call: pre-commit, prepare-commit-msg, commit-msg, post-commit,
+        post-rewrite, pre-push (`avorelo-gate hook NAME --help` for one)."""
         from avorelo_gate.points.dispatch import run_hook
 
         return run_hook(list(args), environ)
 
-    @cli.command()
-    def init() -> int:
-        """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
-        from avorelo_gate.adopt.install import init_repo
+    @cli.command(short_help="Write a starting policy and task (never overwrites).")
+    @click.option("--pre-commit", "pre_commit", is_flag=True, help="Also write a "
+                  ".pre-commit-config.yaml whose hooks run the avorelo-gate on PATH.")
+    def init(pre_commit: bool) -> int:
+        """Write a starting .avorelo/policy.yaml and .avorelo/tasks/TASK-1.yaml (and, with
+        --pre-commit, .pre-commit-config.yaml); never overwrites. Prints what to run next."""
+        from avorelo_gate.adopt.init import init_repo, next_steps
         from avorelo_gate.git.repo import open_repo
 
-        for rel, what in init_repo(open_repo(environ=environ)):
+        repo = open_repo(environ=environ)
+        for rel, what in init_repo(repo, pre_commit):
             click.echo(f"{rel}: {what}")
-        click.echo("next: avorelo-gate install   (plain git hooks), then commit the policy "
-                   "with AVORELO_ALLOW_POLICY_CHANGE=1")
+        for line in next_steps(repo, hooks_installed=False):
+            click.echo(line)
         return 0
 
-    @cli.command()
+    @cli.command(short_help="Install the plain git hooks (respects core.hooksPath).")
     @click.option("--hook", "hooks", multiple=True, metavar="NAME", help="Only this hook "
                   "(repeatable).")
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
     def install(hooks: tuple[str, ...], force: bool) -> int:
         """Install the plain git hooks (respects core.hooksPath)."""
+        from avorelo_gate.adopt.init import next_steps
         from avorelo_gate.adopt.install import install_hooks
         from avorelo_gate.git.repo import open_repo
 
@@ -105,6 +116,8 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
             click.echo("receipts follow amend and rebase: " + ", ".join(configure_notes(repo)))
             click.echo(SHARE_HINT)
+        for line in next_steps(repo, hooks_installed=True):
+            click.echo(line)
         return 0
 
     @cli.command()
@@ -192,7 +205,12 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         if command and repo.toplevel:
             task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=task_id, environ=environ)
             refuse_unlisted_tool(task, command)
-        return run_prove(repo, name, list(command), environ)
+        code = run_prove(repo, name, list(command), environ)
+        if code == 0 and repo.toplevel:
+            from avorelo_gate.receipts.commands import after_prove
+
+            click.echo(after_prove(repo), err=True, nl=False)
+        return code
 
     @cli.command()
     @click.option("--base", required=True, metavar="REF",
@@ -269,4 +287,16 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         receipts of earlier work on the same paths."""
         return commands.route(environ, task_id=task_id, scopes=scopes, fmt=fmt)
 
+    _whole_short_help(cli)
     return cli
+
+
+def _whole_short_help(group: click.Group) -> None:
+    """Command lists show each command's whole first sentence (click cuts its default at 45
+    characters, mid-word): the formatter wraps it instead."""
+    for command in group.commands.values():
+        if command.short_help is None and command.help:
+            text = " ".join(command.help.split("\n\n")[0].split())
+            command.short_help = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+        if isinstance(command, click.Group):
+            _whole_short_help(command)

@@ -72,12 +72,12 @@ def test_out_of_scope_with_the_to_fix_hint(repo: GitRepo) -> None:
     result = check(repo)
     assert rules(result) == [("out-of-scope", "docs/guide.md")]
     hint = result["violations"][0]["hint"]
-    assert "'docs/**'" in hint and TASK in hint
+    assert "'docs/guide.md'" in hint and TASK in hint and "**" not in hint
     assert "git restore --staged -- docs/guide.md" in hint
     text = run_main("check", cwd=repo.path)
     assert text.returncode == 1
     assert "docs/guide.md: out-of-scope: outside the scope of task T-1" in text.stdout
-    assert "    To fix: add 'docs/**' to scope" in text.stdout
+    assert "    To fix: if task T-1 needs it, add 'docs/guide.md' to scope" in text.stdout
     assert text.stdout.rstrip().splitlines()[-1] == "1 violation in 3 file(s) (+4 -0); exit 1"
 
 

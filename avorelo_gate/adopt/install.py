@@ -1,5 +1,5 @@
-"""Setting a repository up: the starting policy and task (``init``) and the plain git hooks
-(``install``), which are the scripts in the project's ``hooks/`` folder."""
+"""``install``: the plain git hooks, which are the scripts in the project's ``hooks/`` folder
+(``init`` writes the starting files: ``adopt/init.py``)."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo
-from avorelo_gate.task.policy import POLICY_PATH, STARTER_POLICY, STARTER_TASK, TASK_PATH
 
 MARKER = "# avorelo-gate managed hook"
 HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit", "post-rewrite",
@@ -103,18 +102,3 @@ def _read(path: str) -> str | None:
         raise EnvironmentFailure(f"{path}: is a directory, not a hook") from e
     except OSError as e:
         raise EnvironmentFailure(f"{path}: cannot read: {e.strerror}") from e
-
-
-def init_repo(repo: Repo) -> list[tuple[str, str]]:
-    """Write the starting policy and task where absent; never overwrite."""
-    if not repo.toplevel:
-        raise BadInputError("init needs a working tree (this is a bare repository)")
-    done = []
-    for rel, content in ((POLICY_PATH, STARTER_POLICY), (TASK_PATH, STARTER_TASK)):
-        path = os.path.join(repo.toplevel, rel)
-        if os.path.exists(path):
-            done.append((rel, "exists, left alone"))
-            continue
-        write_atomic(path, content.encode())
-        done.append((rel, "written"))
-    return done

@@ -41,6 +41,7 @@ class CheckRequest:
     message_known: bool = True
     amend: bool = False                  # the commit being made replaces HEAD
     signals: bool = False                # ci: platform approval signals count
+    adoption: bool = True                # see engine.Options.adoption
 
 
 def read_message_file(path: str) -> str:
@@ -139,7 +140,7 @@ def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
     # A root commit has no earlier rules to escape: its policy is where the rules begin.
     root = change.base == repo.empty_tree
     options = Options(allow_policy_change=allow_policy_change(req, environ) or root,
-                      message_known=req.message_known,
+                      message_known=req.message_known, adoption=req.adoption,
                       label=change.mode if change.mode in ("staged", "worktree", "range")
                       else change.head)
     path_violations, path_extra = _task_path_checks(repo, change, task, policy, req, environ)

@@ -5,7 +5,6 @@ Every entry point (hooks, ``check``, pre-push, ``ci``, ``receipt verify``) comes
 """
 from __future__ import annotations
 
-import posixpath
 import shlex
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.result import CheckResult, DiffSummary, TouchedFile, Violation
 from avorelo_gate.task.declare import ResolvedTask, is_task_file
-from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, Policy
+from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
 from avorelo_gate.task.scope import Matcher
 
 
@@ -26,6 +25,9 @@ class Options:
     # the message can still satisfy wait for commit-msg, rules it cannot change apply now.
     message_known: bool = True
     label: str = "staged"
+    # False where the change lands on a history that has a policy although its base has
+    # none (ci: the target branch adopted the gate after the pull request branched off).
+    adoption: bool = True
 
 
 def load_policy(repo: Repo, base_commit: str | None, fallback: Snapshot | None) -> Policy:
@@ -39,6 +41,21 @@ def load_policy(repo: Repo, base_commit: str | None, fallback: Snapshot | None) 
     blob, data = found[POLICY_PATH]
     where = POLICY_PATH if base_commit is None else f"{POLICY_PATH} (at {base_commit[:12]})"
     return Policy.parse(data, where, blob)
+
+
+ADOPTION_NOTE = (f"adopting avorelo-gate: this change adds {POLICY_PATH} where its base has "
+                 "none, so it is judged by the defaults and commits after it by the new "
+                 "policy; next: push it with its receipts (git push <remote> HEAD "
+                 "refs/notes/avorelo) and make `avorelo-gate ci --base <target branch>` a "
+                 "required check (README, \"CI\")")
+
+
+def adopts(touched: TouchedFile, policy: Policy) -> bool:
+    """A change that adds the policy where the policy in force has none is adoption, not a
+    change (CONTRACT, "Who decides": a new repository). Nothing in the change marks it: it is
+    read from the base alone (``policy.blob`` is None only when the base has no policy file),
+    so no commit can claim it where a policy already governs."""
+    return touched.status == "A" and policy.blob is None
 
 
 def shell_path(path: str) -> str:
@@ -56,16 +73,30 @@ def shell_path(path: str) -> str:
                           for b in raw) + "'"
 
 
-def _scope_hint(path: str, task: ResolvedTask) -> str:
-    directory = posixpath.dirname(path)
-    suggestion = f"{directory}/**" if directory else path
-    where = task.file or "the task's Task-Scope trailer"
-    if task.file:
-        # The scope at the base applies (task/declare.py): widening it in this change is moot.
-        where += (" in a change of its own that lands on the target branch first (a change "
-                  "can only narrow the task it is judged by)")
-    return (f"add {suggestion!r} to scope in {where} if the task needs it, or unstage it: "
-            f"git restore --staged -- {shell_path(path)}")
+def undo_hint(path: str, mode: str) -> str:
+    """How to take ``path`` out of the change, in the terms of where it is judged: the index
+    at commit time, the working tree for an agent, the commits themselves at push and in CI
+    (where unstaging would change nothing)."""
+    if mode == "staged":
+        return f"unstage it: git restore --staged -- {shell_path(path)}"
+    if mode == "worktree":
+        return (f"undo the change to it: git restore --staged --worktree -- {shell_path(path)}"
+                " (delete it if it is new)")
+    return ("take it out of the commit that changed it (git rebase -i, then edit that "
+            "commit) and land it under a task whose scope allows it")
+
+
+def _scope_hint(path: str, task: ResolvedTask, mode: str) -> str:
+    undo = undo_hint(path, mode)
+    if task.scope and task.trailer_scope and Matcher.compile(task.scope).match(path):
+        # The commit's own Task-Scope: narrowed the task: the author meant to leave it out.
+        return f"the commit's Task-Scope: trailer leaves it out of this commit: {undo}"
+    if not task.file:
+        return f"add {path!r} to the commit's Task-Scope: trailer if the task needs it, or {undo}"
+    widen = (f"add {path!r} to scope in {task.file}, in a commit of its own (task files only) "
+             "first" if mode in ("staged", "worktree") else
+             f"add {path!r} to scope in {task.file} on the target branch first")
+    return f"if task {task.id or '(unnamed)'} needs it, {widen}; otherwise {undo}"
 
 
 def evaluate(change: Change, task: ResolvedTask, policy: Policy,
@@ -85,7 +116,9 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     for t in touched:
         p = t.path
         if p == POLICY_PATH:
-            if not options.allow_policy_change:
+            if options.adoption and adopts(t, policy):
+                notes.append(ADOPTION_NOTE)
+            elif not options.allow_policy_change:
                 violations.append(Violation(
                     "policy-changed", "the policy is not part of any task", p,
                     "change the policy in a change of its own, with --allow-policy-change "
@@ -94,7 +127,7 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         if protected.match(p):
             violations.append(Violation(
                 "protected", "protected by the policy; no task may touch it", p,
-                f"unstage it: git restore --staged -- {shell_path(p)}"))
+                undo_hint(p, change.mode)))
             continue
         if is_task_file(p):
             continue  # task files are part of the work they declare (recorded below)
@@ -104,12 +137,12 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
             violations.append(Violation(
                 "forbidden",
                 f"forbidden by task {task.id or '(unnamed)'} ({task.file or 'forbid'})", p,
-                f"unstage it: git restore --staged -- {shell_path(p)}"))
+                undo_hint(p, change.mode)))
             continue
         if scopes and not all(s.match(p) for s in scopes):
             violations.append(Violation(
                 "out-of-scope", f"outside the scope of task {task.id or '(unnamed)'}", p,
-                _scope_hint(p, task)))
+                _scope_hint(p, task, change.mode)))
 
     if task.deferred:
         notes.append("the task is not known yet: the commit message may still declare one "
@@ -198,8 +231,9 @@ def _no_task(task: ResolvedTask, options: Options, notes: list[str]) -> Violatio
             task.file, f"add 'id: <ID>' to {task.file}")
     return Violation(
         "no-task", "no task declared, and the policy requires one", None,
-        "add a 'Task: <ID>' trailer to the commit message, or create "
-        f"{TASK_PATH} (avorelo-gate init writes a starting one)")
+        "add a 'Task: <ID>' trailer to the commit message, naming "
+        f"{TASKS_DIR}/<ID>.yaml (avorelo-gate init writes {TASKS_DIR}/TASK-1.yaml), "
+        f"or declare a current task in {TASK_PATH}")
 
 
 def _weight_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,

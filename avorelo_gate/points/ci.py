@@ -58,6 +58,9 @@ class CiRequest:
     base: str
     head: str = "HEAD"
     allow_policy_change: bool = False
+    # Adding a policy where the merge base has none is adoption only while the target has
+    # none either: a branch from before the adoption must not bring a policy of its own.
+    adoption: bool = True
 
 
 def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport:
@@ -66,8 +69,10 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
     policy = load_policy(repo, merge_base, None)
+    req = replace(req, adoption=policy.blob is None and load_policy(repo, base, None).blob
+                  is None)
     check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
-                             signals=True)
+                             signals=True, adoption=req.adoption)
     checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
                             task_bases={c.sha: [merge_base] for c in commits})
     results = _with_receipts(repo, checked.results, commits, policy, environ)
@@ -128,7 +133,7 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
     task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration,
                         bases=[Snapshot(repo, merge_base)])
     range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
-                             signals=True)
+                             signals=True, adoption=req.adoption)
     result = check_change(repo, change, task, policy, range_req, environ)
     result = _covered_by_commits(result, checked.results,
                                  several_tasks=len(_task_ids(checked.results)) > 1)

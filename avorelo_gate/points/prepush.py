@@ -157,6 +157,10 @@ def _plan(repo: Repo, target: PushTarget, ref: PushedRef,
     if ref.deletes:
         notes.append(f"{ref.remote_ref}: deleted on the remote, nothing to check")
         return None
+    if ref.remote_ref.startswith("refs/notes/"):
+        # Notes commits hold receipts keyed by commit id, not work: no task, no scope.
+        notes.append(f"{ref.remote_ref}: notes (receipts), not work: nothing to check")
+        return None
     remote_commit = _remote_commit(ref, target, peeled)
     if peeled.get(ref.local_sha) is None:
         raise GitError(f"{ref.local_ref}: object {ref.local_sha} is not in this repository")
@@ -228,10 +232,19 @@ def _with_receipts(repo: Repo, results: Sequence[CheckResult], plans: Sequence[_
 
 def _summary(refs: Sequence[PushedRef], plans: Sequence[_Plan],
              results: Sequence[CheckResult], notes: list[str]) -> CheckResult:
+    """The push as a whole: one line per ref (the text output shows only the commits that
+    failed, so pushing a long history prints a line per ref, never one per commit)."""
     first = refs[0]
     diff = DiffSummary(files=len({t.path for r in results for t in r.touched}),
                        added=sum(r.diff.added for r in results),
                        removed=sum(r.diff.removed for r in results))
+    failed = {r.head for r in results if r.verdict != "pass"}
+    for p in plans:
+        bad = sum(1 for c in p.commits if c.sha in failed)
+        policy = ("defaults: no policy file" if p.policy.blob is None
+                  else f"policy at {p.policy_from[:12]}")
+        notes.append(f"{p.ref.remote_ref}: {len(p.commits)} new commit(s), "
+                     + (f"{bad} failed" if bad else "all pass") + f" ({policy})")
     if results:
         notes.append(f"{len(results)} new commit(s) checked, each against its own task")
     listed = [{"local_ref": p.ref.local_ref, "local": p.ref.local_sha,

@@ -42,15 +42,14 @@ from avorelo_gate.proof.requirements import (
     requirement_artifact,
     requirements_of,
 )
+from avorelo_gate.proof.stale import MAX_NAMED_PATHS, stale_wording
 from avorelo_gate.result import ProofStatus, Violation
 from avorelo_gate.task.declare import ResolvedTask
 from avorelo_gate.task.policy import Policy
 
 RULES = {"missing": "proof-missing", "failed": "proof-failed", "stale": "proof-stale",
          "invalid": "proof-invalid"}
-VERBS = {"A": "added", "D": "deleted", "M": "edited", "T": "edited"}
 UNKNOWN_PROVENANCE = "not produced by a recorded `avorelo-gate prove` run for this content"
-MAX_NAMED_PATHS = 3
 MAX_HINT_COMMAND = 160
 
 
@@ -63,6 +62,7 @@ class Target:
     local: bool                    # staged/worktree: artifacts on disk may be for this content
     touched: frozenset[str]
     outputs: frozenset[str]        # artifact paths: never part of a freshness comparison
+    base: str = ""                 # what the change is against (HEAD for the index)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def target_of(repo: Repo, change: Change, reqs: tuple[Requirement, ...]) -> Targ
         tree = repo.tree_of(change.head)
     outputs = frozenset(a for r in reqs if (a := requirement_artifact(r)) is not None)
     return Target(tree=tree, rev=rev, local=change.mode in ("staged", "worktree"),
-                  touched=frozenset(t.path for t in change.touched), outputs=outputs)
+                  touched=frozenset(t.path for t in change.touched), outputs=outputs,
+                  base=change.base)
 
 
 def judge(repo: Repo, target: Target, store: RecordStore, req: Requirement) -> Finding:
@@ -138,7 +139,7 @@ def judge_command(repo: Repo, target: Target, store: RecordStore, name: str) -> 
                        f"run it again without editing meanwhile: {_rerun(runs[0])}")
     run, changes = pick_fresh(repo, target, usable)
     if changes:
-        return _stale(label, run, changes, _rerun(run), target)
+        return _stale(repo, label, run, changes, _rerun(run), target)
     return judge_exit(label, run)
 
 
@@ -173,24 +174,11 @@ def differences(repo: Repo, target: Target, run: ProofRecord) -> tuple[tuple[str
                  if p not in target.outputs)
 
 
-def describe_changes(changes: tuple[tuple[str, str], ...]) -> str:
-    if changes[0][0] == "?":
-        return "its content left the object database (git gc), so it cannot be compared"
-    parts = [f"{display_path(p)} was {VERBS.get(s, 'changed')}"
-             for s, p in changes[:MAX_NAMED_PATHS]]
-    text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    more = len(changes) - MAX_NAMED_PATHS
-    return text + (f" (and {more} more path{'s' if more != 1 else ''})" if more > 0 else "")
-
-
-def _stale(label: str, run: ProofRecord, changes: tuple[tuple[str, str], ...], again: str,
-           target: Target, path: str | None = None, sha: str | None = None) -> Finding:
-    detail = f"{run.name} ran before {describe_changes(changes)}"
-    if changes[0][0] == "?":
-        detail = f"{run.name} ran on other content: {describe_changes(changes)}"
-    hint = f"run it again on this content: {again}"
-    if target.rev == INDEX:
-        hint += " (prove runs on the working tree: stage what you commit first)"
+def _stale(repo: Repo, label: str, run: ProofRecord, changes: tuple[tuple[str, str], ...],
+           again: str, target: Target, path: str | None = None,
+           sha: str | None = None) -> Finding:
+    detail, hint = stale_wording(repo, run, changes, again, index=target.rev == INDEX,
+                                 local=target.local, tree=target.tree, base=target.base)
     return Finding(ProofStatus(label, "stale", detail, sha256=sha, tree=run.tree,
                                stale_paths=tuple(p for s, p in changes if s != "?")),
                    hint, path)
@@ -216,11 +204,15 @@ def judge_artifact(repo: Repo, target: Target, store: RecordStore,
     if req.get("committed") is True:
         return judge_committed(repo, target, req, label, rel)
     if rel in target.touched:
+        # At push and in CI the report is in a commit already: the index is not the fix.
+        leave = (f"leave it out of the change (git rm --cached -- "
+                 f"{shlex.quote(display_path(rel))})" if target.local else
+                 "take it out of the commit that added it (git rebase -i, then git rm "
+                 f"--cached -- {shlex.quote(display_path(rel))} in that commit)")
         return Finding(ProofStatus(label, "invalid", "self-supplied: the artifact is part of "
                                    "the change being checked, so it cannot be its own proof"),
-                       "leave it out of the change (git rm --cached -- "
-                       f"{shlex.quote(display_path(rel))}) and produce it with avorelo-gate "
-                       "prove, or declare committed: true if it is meant to be committed", rel)
+                       f"{leave} and produce it with avorelo-gate prove, or declare "
+                       "committed: true if it is meant to be committed", rel)
     try:
         path = resolve_artifact(repo.toplevel or "", rel) if repo.toplevel else None
         if path is None:
@@ -251,7 +243,8 @@ def judge_provenance(repo: Repo, target: Target, store: RecordStore, found: Proo
                        f"run it again without editing meanwhile: {_rerun(producer)}", rel)
     changes = differences(repo, target, producer)
     if changes:
-        return _stale(found.requirement, producer, changes, _rerun(producer), target, rel, sha)
+        return _stale(repo, found.requirement, producer, changes, _rerun(producer), target,
+                      rel, sha)
     return Finding(_with(found, "ok", f"written by {producer.name} at {producer.finished}",
                          tree=producer.tree))
 

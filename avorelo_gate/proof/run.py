@@ -119,11 +119,14 @@ def report_run(repo: Repo, record: ProofRecord, log: str, say: Say) -> None:
         shown = ", ".join(display_path(p) for p in record.changed_during_run[:5])
         say(f"prove {record.name}: the content changed while the command ran ({shown}); this "
             "run is not proof for any content: run it again without editing meanwhile")
-    untracked = repo.untracked()
+    # The reports a requirement names are the run's outputs: adding one would make it part of
+    # the change, and so self-supplied (proof-invalid). Only inputs are worth a hint.
+    outputs = {a.path for a in record.artifacts}
+    untracked = [p for p in repo.untracked() if p not in outputs]
     if untracked:
         say(f"prove {record.name}: {len(untracked)} untracked file(s) (e.g. "
             f"{display_path(untracked[0])}) are not part of the recorded content: "
-            "git add them (git add -N is enough) if the tests depend on them")
+            "git add the ones the tests read (git add -N is enough); leave test reports out")
 
 
 # -- the artifacts the requirements name ------------------------------------------------------

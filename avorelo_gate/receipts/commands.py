@@ -75,3 +75,23 @@ def verify(repo: Repo, spec: str | None, fmt: str, environ: Mapping[str, str]) -
 def record_receipt(repo: Repo, rev: str | None, environ: Mapping[str, str]) -> Printed:
     statement = record(repo, [repo.resolve(rev or "HEAD")], environ)[0]
     return Printed(f"recorded receipt {summary(statement)} in refs/notes/avorelo\n")
+
+
+def after_prove(repo: Repo) -> str:
+    """After a passing ``prove`` on HEAD's own content (e.g. after a rebase made HEAD's
+    proof stale): a receipt that recorded a proof failure is only replaced when asked."""
+    if repo.head is None or not repo.toplevel:
+        return ""
+    note = read_notes(repo, [repo.head])[repo.head]
+    try:
+        predicate = parse_receipt(note)["predicate"] if note is not None else None
+    except ReceiptInvalid:
+        return ""
+    if predicate is None or predicate["verdict"] == "pass" or not any(
+            v["rule"].startswith("proof-") for v in predicate["violations"]):
+        return ""
+    if repo.worktree_tree() != repo.tree_of(repo.head):
+        return ""  # the run proved other content than HEAD's: nothing to re-record
+    return (f"avorelo-gate: HEAD ({repo.head[:12]}) has a receipt that records fail from "
+            "before this run, which ran on HEAD's content: record it again: "
+            "avorelo-gate receipt record\n")

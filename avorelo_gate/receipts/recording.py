@@ -158,10 +158,25 @@ def post_rewrite(args: list[str], environ: Mapping[str, str],
     repo = open_repo(environ=environ)
     notes = read_notes(repo, rewritten)
     stale = [c for c in rewritten if not _anchored(c, notes[c])]
-    record(repo, stale, environ)
+    statements = record(repo, stale, environ)
     if stale:
         _say(f"re-anchored {len(stale)} receipt(s) on the rewritten commits")
+    for statement in statements:
+        say_failed(statement)
     return 0
+
+
+def say_failed(statement: Mapping[str, Any]) -> None:
+    """A rewritten commit is new content: proof that ran on the old one is stale. Say what
+    to do, and that the receipt is only re-recorded when asked (``receipt record``)."""
+    p = statement["predicate"]
+    if p["verdict"] == "pass" or not p["violations"]:
+        return
+    commit = subject_of(statement)[0][:12]
+    first = p["violations"][0]
+    fix = f"{first['hint']}, then " if first.get("hint") else "fix it, then "
+    _say(f"receipt {commit} records fail ({first['rule']}: {first['message']}). To fix: "
+         f"{fix}record it again: avorelo-gate receipt record {commit}")
 
 
 def parse_rewrites(data: bytes) -> list[str]:

@@ -122,11 +122,21 @@ def verify_exit(results: Sequence[Verification]) -> int:
     return int(ExitCode.VIOLATIONS if bad else ExitCode.PASS)
 
 
+def recorded_verdict(r: Verification) -> str | None:
+    """The verdict a receipt records (verify judges consistency, not this)."""
+    predicate = (r.statement or {}).get("predicate")
+    verdict = predicate.get("verdict") if isinstance(predicate, Mapping) else None
+    return verdict if isinstance(verdict, str) else None
+
+
 def verify_text(results: Sequence[Verification]) -> str:
     lines = []
+    verdicts: dict[str, int] = {}
     for r in results:
         if r.status == "valid":
-            lines.append(f"{r.commit[:12]}: ok ({r.signature})")
+            verdict = recorded_verdict(r) or "?"
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+            lines.append(f"{r.commit[:12]}: consistent, verdict {verdict} ({r.signature})")
             continue
         for v in r.violations():
             lines.append(f"{r.commit[:12]}: {v.rule}: {v.message}")
@@ -134,13 +144,20 @@ def verify_text(results: Sequence[Verification]) -> str:
                 lines.append(f"    To fix: {v.hint}")
     counts = {s: sum(1 for r in results if r.status == s) for s in ("valid", "invalid",
                                                                     "missing")}
-    lines.append(f"{len(results)} commit(s): {counts['valid']} valid, {counts['invalid']} "
-                 f"invalid, {counts['missing']} missing; exit {verify_exit(results)}")
+    recorded = ", ".join(f"{n} verdict {v}" for v, n in sorted(verdicts.items()))
+    lines.append(f"{len(results)} commit(s): {counts['valid']} valid (consistent with the "
+                 f"commit{': ' + recorded if recorded else ''}), {counts['invalid']} invalid, "
+                 f"{counts['missing']} missing; exit {verify_exit(results)}")
+    if verdicts.get("fail"):
+        lines.append("note: verify checks that each receipt matches its commit; a consistent "
+                     "receipt can record a failing verdict (avorelo-gate receipt show REV)")
     return _terminal_safe(lines)
 
 
 def verify_json(results: Sequence[Verification]) -> str:
     code = verify_exit(results)
     doc = {"schema": VERIFY_SCHEMA, "verdict": "pass" if code == 0 else "fail",
-           "exit_code": code, "commits": [r.to_dict() for r in results]}
+           "exit_code": code,
+           "commits": [{**r.to_dict(), "recorded_verdict": recorded_verdict(r)}
+                       for r in results]}
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

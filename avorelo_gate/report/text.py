@@ -73,9 +73,12 @@ def render_result(r: CheckResult, paint: _Paint, heading: bool = True) -> list[s
 def render_text(report: GateReport, colour: bool = False) -> str:
     paint = _Paint(colour)
     lines: list[str] = []
-    for c in report.commits:
-        lines.extend(render_result(c, paint))
     push = report.overall.label == "push"   # a push has no diff of its own: its commits decide
+    for c in report.commits:
+        # A push may carry a whole history: its summary has a line per ref, and only the
+        # commits that failed are shown in full.
+        if not push or c.verdict != "pass":
+            lines.extend(render_result(c, paint))
     if push:
         verdict = paint("green", "PASS") if report.verdict == "pass" else paint("red", "FAIL")
         lines.append(f"avorelo-gate: {verdict} push")

@@ -49,6 +49,18 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class ModelRef:
+    """The model a weight maps to (policy ``models:``): the provider's id and/or a gateway
+    alias."""
+
+    name: str | None = None
+    alias: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "alias": self.alias}
+
+
+@dataclass(frozen=True)
 class Policy:
     require_task: bool = False
     protected: tuple[str, ...] = (POLICY_PATH,)
@@ -57,6 +69,7 @@ class Policy:
     receipts_required: bool = False
     receipts_signed: bool = False
     approvals: tuple[Approval, ...] = ()
+    models: Mapping[str, ModelRef] = field(default_factory=dict)
     blob: str | None = None          # the policy file's blob id, None for the defaults
     source: str = "defaults"
 
@@ -75,11 +88,13 @@ class Policy:
                      count=a.get("count", 1), risk=a.get("risk"),
                      weights=tuple(a.get("weights", ())), signal=a.get("signal"))
             for a in raw.get("approvals", ()))
+        models = {w: ModelRef(m.get("name"), m.get("alias"))
+                  for w, m in (raw.get("models") or {}).items() if m}
         return cls(require_task=raw.get("require_task", False), protected=protected,
                    weights=weights, proof=tuple(raw.get("proof", ())),
                    receipts_required=receipts.get("required", False),
                    receipts_signed=receipts.get("signed", False), approvals=approvals,
-                   blob=blob, source=source)
+                   models=models, blob=blob, source=source)
 
 
 STARTER_POLICY = """\

@@ -289,10 +289,29 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
         return commands.task(environ, action="start", task_id=task_id, fmt=fmt)
 
     @task.command("show")
+    @click.argument("task_id", metavar="[ID]", required=False)
     @_task_format
-    def task_show(fmt: str) -> int:
-        """Print the active task's whole path."""
-        return commands.task(environ, action="show", task_id=None, fmt=fmt)
+    def task_show(task_id: str | None, fmt: str) -> int:
+        """Print the active task's whole path (or task ID's, without starting it)."""
+        return commands.task(environ, action="show", task_id=task_id, fmt=fmt)
+
+    @task.command("check-paths")
+    @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+    @click.option("--task", "task_id", metavar="ID", help="The task (default: AVORELO_TASK, "
+                  "the active task, .avorelo/task.yaml).")
+    def task_check_paths(paths: tuple[str, ...], task_id: str | None) -> int:
+        """Would writing these paths (relative to the repository root, or absolute) be
+        allowed? JSON; exit 1 when any is not."""
+        return commands.check_paths(environ, task_id=task_id, paths=paths)
+
+    @cli.command()
+    @click.option("--repo", "repo_dir", type=click.Path(file_okay=False), default=None,
+                  help="The repository the tools act on (default: the current directory).")
+    def mcp(repo_dir: str | None) -> int:
+        """Serve the gate as MCP tools on stdio (pip install 'avorelo-gate[mcp]')."""
+        from avorelo_gate.mcp_server.server import serve
+
+        return serve(repo_dir or os.getcwd(), environ)
 
     @task.command("stop")
     def task_stop() -> int:

@@ -91,6 +91,18 @@ def task(environ: Mapping[str, str], *, action: str, task_id: str | None, fmt: s
         echo(stop_task(repo))
         return 0
     path = start_task(repo, task_id or "", environ) if action == "start" else \
-        show_task(repo, environ)
+        show_task(repo, task_id, environ)
     echo(render_task_path(path, fmt))
     return 0
+
+
+def check_paths(environ: Mapping[str, str], *, task_id: str | None,
+                paths: Sequence[str]) -> int:
+    import json
+
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.router.paths import check_paths as run_check_paths
+
+    found = run_check_paths(open_repo(environ=environ), task_id, paths, environ)
+    echo(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+    return 0 if found["allowed"] else 1

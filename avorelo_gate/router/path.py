@@ -85,12 +85,12 @@ class TaskPath:
 def require_task_file(repo: Repo, task_id: str) -> None:
     """``task start`` names a planned task: its file must exist (in the working tree)."""
     if not valid_task_id(task_id):
-        raise BadInputError(f"task start: {task_id!r} is not a task id (letters, digits, "
+        raise BadInputError(f"task {task_id!r} is not a task id (letters, digits, "
                             ". _ -, starting with a letter or digit)")
     rel = f"{TASKS_DIR}/{task_id}.yaml"
     if rel not in Snapshot(repo, WORKTREE).read([rel]):
-        raise BadInputError(f"task start: {rel} does not exist; write the task file first "
-                            "(avorelo-gate validate checks it)")
+        raise BadInputError(f"task {task_id}: {rel} does not exist; write the task file "
+                            "first (avorelo-gate validate checks it)")
 
 
 def task_path(repo: Repo, task_id: str, environ: Mapping[str, str], *, active: bool = False,
@@ -161,13 +161,19 @@ def start_task(repo: Repo, task_id: str, environ: Mapping[str, str]) -> TaskPath
     return TaskPath(path.task, path.policy, path.context, path.route, True, routed)
 
 
-def show_task(repo: Repo, environ: Mapping[str, str]) -> TaskPath:
+def show_task(repo: Repo, task_id: str | None, environ: Mapping[str, str]) -> TaskPath:
+    """The active task's path; with ``task_id``, that task's (active or not)."""
     from avorelo_gate.task.active import read_active
 
     active = read_active(repo)
-    if active is None:
+    if task_id is not None:
+        require_task_file(repo, task_id)
+    elif active is None:
         raise BadInputError("task show: no active task; start one: avorelo-gate task start ID")
-    return task_path(repo, active.id, environ, active=True, routed_at_start=active.routed)
+    wanted = task_id or (active.id if active else "")
+    is_active = active is not None and active.id == wanted
+    return task_path(repo, wanted, environ, active=is_active,
+                     routed_at_start=active.routed if is_active and active else None)
 
 
 def stop_task(repo: Repo) -> str:

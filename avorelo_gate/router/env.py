@@ -52,14 +52,18 @@ def env_lines(route: Route, agent: str) -> list[str]:
     lines.append(_export("AVORELO_MODEL_WEIGHT", route.weight))
     # Unset rather than leave a value from an earlier eval: it would be claimed in receipts.
     lines.append(_export("AVORELO_MODEL", claimed) if claimed else "unset AVORELO_MODEL")
+    tags = ",".join(gateway_tags(route))
+    # For any gateway client: the model to ask for and the tags to send (a Codex provider's
+    # env_http_headers reads a header value from an environment variable; see README).
+    lines.append(_export("AVORELO_GATEWAY_MODEL", requested) if requested
+                 else "unset AVORELO_GATEWAY_MODEL")
+    lines.append(_export("AVORELO_GATEWAY_TAGS", tags))
     if agent == "claude":
         if requested:
             lines.append(_export("ANTHROPIC_MODEL", requested))
-        headers = [f"{TAGS_HEADER}: {','.join(gateway_tags(route))}"]
-        lines.append(_export("ANTHROPIC_CUSTOM_HEADERS", "\n".join(headers)))
-    elif agent == "codex" and requested:
-        lines.append(_export("AVORELO_GATEWAY_MODEL", requested))
-        lines.append('# codex: start it as  codex --model "$AVORELO_GATEWAY_MODEL"')
+        lines.append(_export("ANTHROPIC_CUSTOM_HEADERS", f"{TAGS_HEADER}: {tags}"))
+    elif agent == "codex":
+        lines.append('# codex: codex --model "$AVORELO_GATEWAY_MODEL" (tags: see README)')
     return lines
 
 

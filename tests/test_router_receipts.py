@@ -222,3 +222,14 @@ def test_routed_and_observed_are_parsed_strictly_and_signed(repo: GitRepo) -> No
     _edit_note(repo, lambda m: m.update(routed={"weight": "light"}, observed={"name": "x"}))
     proc = repo.gate("receipt", "verify")
     assert proc.returncode == 1 and "model." in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_shows_the_routed_weight_followed(tmp_path: Any) -> None:
+    from conftest import run_gate
+
+    proc = run_gate("demo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "ok: avorelo-gate task start DEMO-5" in proc.stdout
+    assert "routed light, followed: 1 receipt(s), 1 passed" in proc.stdout
+    assert "claimed (weight from env:AVORELO_MODEL_WEIGHT); routed light" in proc.stdout

@@ -233,3 +233,21 @@ def test_demo_shows_the_routed_weight_followed(tmp_path: Any) -> None:
     assert "ok: avorelo-gate task start DEMO-5" in proc.stdout
     assert "routed light, followed: 1 receipt(s), 1 passed" in proc.stdout
     assert "claimed (weight from env:AVORELO_MODEL_WEIGHT); routed light" in proc.stdout
+
+
+def test_route_escalates_on_failures_the_hooks_recorded(repo: GitRepo) -> None:
+    """Light work forced past the hooks twice, outside the scope: post-commit records each
+    failure, and the next route for those paths no longer says light."""
+    project(repo)
+    assert route(repo)["recommendation"] == "light"
+    for i in range(2):
+        repo.write("src/auth/token.py", f"TOKEN = {i + 2}\n")
+        repo.write("docs/guide.md", f"guide {i}\n")
+        repo.add()
+        assert commit(repo, "Light\n\nTask: AUTH-1\nModel-Weight: light",
+                      "--no-verify").returncode == 0
+        assert receipt(repo)["verdict"] == "fail"
+    doc = route(repo)
+    assert doc["recommendation"] == "standard"
+    assert "escalate: light failed scope or proof on these paths in 2 of 2 receipt(s)" in \
+        doc["reasons"]

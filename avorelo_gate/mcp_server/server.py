@@ -97,11 +97,11 @@ def build_server(repo_dir: str, environ: Mapping[str, str]) -> Any:
     def task_start(task_id: str) -> dict[str, Any]:
         """Make .avorelo/tasks/<task_id>.yaml the active task; returns its whole path
         (avorelo.task-path/v1): context, scope, tools, approvals, proof, then the weight."""
-        return call("task", "start", task_id, "--format", "json")
+        return call("task", "start", "--format", "json", "--", task_id)
 
     def task_path(task_id: str | None = None) -> dict[str, Any]:
         """The whole path (avorelo.task-path/v1) of the active task, or of task_id."""
-        return call("task", "show", *([task_id] if task_id else []), "--format", "json")
+        return call("task", "show", "--format", "json", "--", *([task_id] if task_id else []))
 
     def check_paths(paths: list[str], task_id: str | None = None) -> dict[str, Any]:
         """Would writing these paths (relative to the repository root) be allowed by the

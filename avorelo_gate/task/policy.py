@@ -65,11 +65,11 @@ class Policy:
     require_task: bool = False
     protected: tuple[str, ...] = (POLICY_PATH,)
     weights: Mapping[str, Budget] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    models: Mapping[str, ModelRef] = field(default_factory=dict)   # weight -> model
     proof: tuple[Mapping[str, Any], ...] = ()
     receipts_required: bool = False
     receipts_signed: bool = False
     approvals: tuple[Approval, ...] = ()
-    models: Mapping[str, ModelRef] = field(default_factory=dict)
     blob: str | None = None          # the policy file's blob id, None for the defaults
     source: str = "defaults"
 
@@ -91,10 +91,10 @@ class Policy:
         models = {w: ModelRef(m.get("name"), m.get("alias"))
                   for w, m in (raw.get("models") or {}).items() if m}
         return cls(require_task=raw.get("require_task", False), protected=protected,
-                   weights=weights, proof=tuple(raw.get("proof", ())),
+                   weights=weights, models=models, proof=tuple(raw.get("proof", ())),
                    receipts_required=receipts.get("required", False),
                    receipts_signed=receipts.get("signed", False), approvals=approvals,
-                   models=models, blob=blob, source=source)
+                   blob=blob, source=source)
 
 
 STARTER_POLICY = """\

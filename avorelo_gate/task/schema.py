@@ -253,10 +253,10 @@ POLICY = mapping({
     "require_task": Key(boolean),
     "protected": Key(list_of(pattern, allow_single=True)),
     "weights": Key(mapping({w: Key(BUDGET) for w in WEIGHTS})),
+    "models": Key(mapping({w: Key(MODEL) for w in WEIGHTS})),
     "proof": Key(list_of(requirement)),
     "receipts": Key(mapping({"required": Key(boolean), "signed": Key(boolean)})),
     "approvals": Key(list_of(APPROVAL)),
-    "models": Key(mapping({w: Key(MODEL) for w in WEIGHTS})),
 })
 
 

@@ -280,12 +280,61 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
     @click.option("--task", "task_id", metavar="ID", help="The task (.avorelo/tasks/ID.yaml).")
     @click.option("--scope", "scopes", multiple=True, metavar="PATTERN",
                   help="Route for these paths (repeatable; replaces the task's scope).")
-    @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text",
-                  show_default=True)
-    def route(task_id: str | None, scopes: tuple[str, ...], fmt: str) -> int:
-        """Recommend a model weight for a task, from its scope, budget and risk and from the
-        receipts of earlier work on the same paths."""
-        return commands.route(environ, task_id=task_id, scopes=scopes, fmt=fmt)
+    @click.option("--format", "fmt", type=click.Choice(("text", "json", "env")),
+                  default="text", show_default=True,
+                  help="env: shell-quoted export lines to eval before starting an agent.")
+    @click.option("--agent", type=click.Choice(("claude", "codex", "generic")),
+                  default="generic", show_default=True,
+                  help="With --format env: also the variables this agent reads.")
+    def route(task_id: str | None, scopes: tuple[str, ...], fmt: str, agent: str) -> int:
+        """Recommend a model weight for a task (default: the active task), from its scope,
+        budget and risk and from the receipts of earlier work on the same paths."""
+        return commands.route(environ, task_id=task_id, scopes=scopes, fmt=fmt, agent=agent)
+
+    @cli.group()
+    def task() -> None:
+        """The clone's active task: start one, show its whole path, stop it."""
+
+    _task_format = click.option("--format", "fmt", type=click.Choice(("text", "json")),
+                                default="text", show_default=True)
+
+    @task.command("start")
+    @click.argument("task_id", metavar="ID")
+    @_task_format
+    def task_start(task_id: str, fmt: str) -> int:
+        """Make .avorelo/tasks/ID.yaml the active task and print its whole path: context,
+        scope, tools, approvals, proof, and last the routed model weight."""
+        return commands.task(environ, action="start", task_id=task_id, fmt=fmt)
+
+    @task.command("show")
+    @click.argument("task_id", metavar="[ID]", required=False)
+    @_task_format
+    def task_show(task_id: str | None, fmt: str) -> int:
+        """Print the active task's whole path (or task ID's, without starting it)."""
+        return commands.task(environ, action="show", task_id=task_id, fmt=fmt)
+
+    @task.command("check-paths")
+    @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+    @click.option("--task", "task_id", metavar="ID", help="The task (default: AVORELO_TASK, "
+                  "the active task, .avorelo/task.yaml).")
+    def task_check_paths(paths: tuple[str, ...], task_id: str | None) -> int:
+        """Would writing these paths (relative to the repository root, or absolute) be
+        allowed? JSON; exit 1 when any is not."""
+        return commands.check_paths(environ, task_id=task_id, paths=paths)
+
+    @cli.command()
+    @click.option("--repo", "repo_dir", type=click.Path(file_okay=False), default=None,
+                  help="The repository the tools act on (default: the current directory).")
+    def mcp(repo_dir: str | None) -> int:
+        """Serve the gate as MCP tools on stdio (pip install 'avorelo-gate[mcp]')."""
+        from avorelo_gate.mcp_server.server import serve
+
+        return serve(repo_dir or os.getcwd(), environ)
+
+    @task.command("stop")
+    def task_stop() -> int:
+        """Forget the active task."""
+        return commands.task(environ, action="stop", task_id=None, fmt="text")
 
     _whole_short_help(cli)
     return cli

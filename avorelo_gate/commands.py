@@ -59,13 +59,18 @@ def ci(environ: Mapping[str, str], *, base: str, head: str, allow_policy_change:
 
 
 def route(environ: Mapping[str, str], *, task_id: str | None, scopes: Sequence[str],
-          fmt: str) -> int:
+          fmt: str, agent: str = "generic") -> int:
     from avorelo_gate.git.repo import open_repo
     from avorelo_gate.router.route import render_route
     from avorelo_gate.router.route import route as run_route
 
     found = run_route(open_repo(environ=environ), task_id, tuple(scopes), environ)
-    echo(render_route(found, fmt))
+    if fmt == "env":
+        from avorelo_gate.router.env import render_env
+
+        echo(render_env(found, agent))
+    else:
+        echo(render_route(found, fmt))
     return 0
 
 
@@ -74,3 +79,30 @@ def receipt_verify(environ: Mapping[str, str], *, spec: str | None, fmt: str) ->
     from avorelo_gate.receipts.commands import verify
 
     return verify(open_repo(environ=environ), spec, fmt, environ).emit()
+
+
+def task(environ: Mapping[str, str], *, action: str, task_id: str | None, fmt: str) -> int:
+    """``task start ID`` / ``task show`` / ``task stop``."""
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.router.path import render_task_path, show_task, start_task, stop_task
+
+    repo = open_repo(environ=environ)
+    if action == "stop":
+        echo(stop_task(repo))
+        return 0
+    path = start_task(repo, task_id or "", environ) if action == "start" else \
+        show_task(repo, task_id, environ)
+    echo(render_task_path(path, fmt))
+    return 0
+
+
+def check_paths(environ: Mapping[str, str], *, task_id: str | None,
+                paths: Sequence[str]) -> int:
+    import json
+
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.router.paths import check_paths as run_check_paths
+
+    found = run_check_paths(open_repo(environ=environ), task_id, paths, environ)
+    echo(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
+    return 0 if found["allowed"] else 1

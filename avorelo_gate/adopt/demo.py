@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from avorelo_gate.adopt.demo_repo import DemoRepo, demo_env
+from avorelo_gate.adopt.demo_route import ROUTER_STEPS
 from avorelo_gate.adopt.demo_steps import STEPS
 
 
@@ -25,7 +26,7 @@ def run_demo(keep: bool, environ: Mapping[str, str], out: TextIO) -> int:
         os.makedirs(path)
         d = DemoRepo(path=path, env=demo_env(environ, home), out=out)
         d.say(f"avorelo-gate demo in {path}")
-        for step in STEPS:
+        for step in (*STEPS, *ROUTER_STEPS):
             step(d)
         d.say("")
         if d.failures:

@@ -20,6 +20,7 @@ from avorelo_gate.git.paths import display_path, fsencode
 
 if TYPE_CHECKING:  # readers of receipts (route, verify's parser) need not import the engine
     from avorelo_gate.gate.assemble import Checked
+    from avorelo_gate.receipts.model import LocalModel
     from avorelo_gate.result import CheckResult
     from avorelo_gate.task.declare import ResolvedTask
 
@@ -120,16 +121,23 @@ def policy_change_allowed(checked: Checked, allowed: bool) -> bool:
     return allowed and any(t.path == POLICY_PATH for t in checked.result.touched)
 
 
-def build_predicate(checked: Checked, allow_policy_change: bool, now: str) -> dict[str, Any]:
+def build_predicate(checked: Checked, allow_policy_change: bool, now: str,
+                    local: LocalModel | None = None) -> dict[str, Any]:
+    """``local``: the routed and observed model (receipts/model.py), for the commit being
+    made or as a receipt recorded them."""
+    from avorelo_gate.receipts.model import disagreement, model_record
+
     r = checked.result
+    model = model_record(checked.task, local)
+    mismatch = disagreement(model)
     predicate = {
         "verdict": r.verdict,
         "violations": [v.to_dict() for v in r.violations],
-        "warnings": list(r.warnings),
+        "warnings": list(r.warnings) + ([mismatch] if mismatch else []),
         "task": task_record(checked.task),
         "diff": diff_record(r),
         "proof": [p.to_dict() for p in r.proof],
-        "model": checked.task.model_dict(),
+        "model": model,
         "policy": {"blob": checked.policy.blob},
         "gate": {"version": __version__},
         "options": {"allow_policy_change": policy_change_allowed(checked, allow_policy_change)},

@@ -19,7 +19,7 @@ from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.store import NOTES_REF
 
 INDEX_NAME = "receipts.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: the weight routed at `task start`
 SCOPE_RULES = ("out-of-scope", "forbidden", "protected")
 PROOF_RULES = ("proof-missing", "proof-failed", "proof-stale", "proof-invalid")
 BUDGET_RULES = ("budget-files", "budget-lines", "weight-budget")
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS receipt(
     id INTEGER PRIMARY KEY, commit_sha TEXT NOT NULL UNIQUE, task TEXT, verdict TEXT NOT NULL,
     weight TEXT, model TEXT, files INTEGER NOT NULL, lines INTEGER NOT NULL,
     scope_failed INTEGER NOT NULL, proof_failed INTEGER NOT NULL,
-    budget_failed INTEGER NOT NULL, time TEXT NOT NULL);
+    budget_failed INTEGER NOT NULL, time TEXT NOT NULL, routed TEXT);
 CREATE TABLE IF NOT EXISTS path(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS touch(path_id INTEGER NOT NULL, receipt_id INTEGER NOT NULL,
     PRIMARY KEY(path_id, receipt_id)) WITHOUT ROWID;
@@ -166,8 +166,8 @@ def _store(conn: sqlite3.Connection, commit: str, note: bytes | None) -> None:
         return  # not a receipt of this commit (damaged, or copied from another): not evidence
     values, paths = row
     cur = conn.execute("INSERT INTO receipt(commit_sha, task, verdict, weight, model, files, "
-                       "lines, scope_failed, proof_failed, budget_failed, time) "
-                       "VALUES(?,?,?,?,?,?,?,?,?,?,?)", values)
+                       "lines, scope_failed, proof_failed, budget_failed, time, routed) "
+                       "VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", values)
     receipt_id = cur.lastrowid
     conn.executemany("INSERT OR IGNORE INTO path(path) VALUES(?)", [(p,) for p in paths])
     conn.executemany("INSERT OR IGNORE INTO touch(path_id, receipt_id) "
@@ -194,7 +194,8 @@ def receipt_row(commit: str, note: bytes | None) -> tuple[tuple[Any, ...], list[
     values = (commit, (p.get("task") or {}).get("id"), p["verdict"], model.get("weight"),
               model.get("name"), diff["files"], diff["added"] + diff["removed"],
               int(bool(rules & set(SCOPE_RULES))), int(bool(rules & set(PROOF_RULES))),
-              int(bool(rules & set(BUDGET_RULES))), p["time"])
+              int(bool(rules & set(BUDGET_RULES))), p["time"],
+              (model.get("routed") or {}).get("weight"))
     return values, list(dict.fromkeys(diff["paths"]))
 
 
@@ -247,12 +248,59 @@ def stats_for_paths(conn: sqlite3.Connection, path_ids: Sequence[int]) -> list[W
     return [WeightStats(str(w), *(int(x) for x in counts)) for w, *counts in rows]
 
 
+@dataclass(frozen=True)
+class RouteOutcome:
+    """Receipts routed to one weight at ``task start``, split by whether the work was then
+    claimed at that weight (followed) or at another one (not followed), and how it went."""
+
+    routed: str
+    followed: bool
+    receipts: int
+    passed: int
+    scope_failed: int
+    proof_failed: int
+    used: Mapping[str, int]     # the weights the work was claimed at
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"receipts": self.receipts, "passed": self.passed,
+                "scope_failed": self.scope_failed, "proof_failed": self.proof_failed,
+                "used": dict(self.used)}
+
+
+def routing_for_paths(conn: sqlite3.Connection) -> tuple[list[RouteOutcome], int]:
+    """Among the receipts ``stats_for_paths`` last selected: per routed weight, the work that
+    followed the route and the work that did not; and how many had no route at all."""
+    rows = conn.execute(
+        "SELECT routed, COALESCE(weight, 'undeclared'), COUNT(*), SUM(verdict = 'pass'), "
+        "SUM(scope_failed), SUM(proof_failed) FROM receipt "
+        "WHERE id IN (SELECT DISTINCT t.receipt_id FROM wanted w "
+        "JOIN touch t ON t.path_id = w.path_id) GROUP BY 1, 2").fetchall()
+    groups: dict[tuple[str, bool], list[int]] = {}
+    used: dict[tuple[str, bool], dict[str, int]] = {}
+    unrouted = 0
+    for routed, weight, count, passed, scope_failed, proof_failed in rows:
+        if routed is None:
+            unrouted += int(count)
+            continue
+        key = (str(routed), routed == weight)
+        totals = groups.setdefault(key, [0, 0, 0, 0])
+        for i, n in enumerate((count, passed, scope_failed, proof_failed)):
+            totals[i] += int(n)
+        used.setdefault(key, {})[str(weight)] = int(count)
+    outcomes = []
+    for r, f in sorted(groups, key=lambda k: (k[0], not k[1])):
+        count, passed, scope_failed, proof_failed = groups[(r, f)]
+        outcomes.append(RouteOutcome(r, f, count, passed, scope_failed, proof_failed,
+                                     used[(r, f)]))
+    return outcomes, unrouted
+
+
 def recent_receipts(conn: sqlite3.Connection, limit: int = 5) -> list[dict[str, Any]]:
     """The latest receipts among those ``stats_for_paths`` last selected."""
     rows = conn.execute(
-        "SELECT commit_sha, task, verdict, weight, model, time FROM receipt "
+        "SELECT commit_sha, task, verdict, weight, model, time, routed FROM receipt "
         "WHERE id IN (SELECT DISTINCT t.receipt_id FROM wanted w "
         "JOIN touch t ON t.path_id = w.path_id) ORDER BY time DESC, commit_sha LIMIT ?",
         (limit,)).fetchall()
-    keys = ("commit", "task", "verdict", "weight", "model", "time")
+    keys = ("commit", "task", "verdict", "weight", "model", "time", "routed")
     return [dict(zip(keys, r, strict=True)) for r in rows]

@@ -112,6 +112,11 @@ MODEL = mapping({
     "claimed": Key(exactly(True), True),
     "source": Key(mapping({"weight": Key(nullable(_TEXT), True),
                            "name": Key(nullable(_TEXT), True)}), True),
+    # Beside the claim (receipts/model.py); absent from receipts made before 0.2.
+    "routed": Key(mapping({"weight": Key(one_of(*WEIGHTS), True),
+                           "name": Key(nullable(_TEXT), True),
+                           "alias": Key(nullable(_TEXT), True)})),
+    "observed": Key(mapping({"name": Key(_TEXT, True), "agent": Key(_TEXT, True)})),
 })
 
 

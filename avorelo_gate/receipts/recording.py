@@ -31,6 +31,7 @@ from avorelo_gate.receipts.build import (
     signing_key,
     subject_of,
 )
+from avorelo_gate.receipts.model import disagreement, read_local_model
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
 from avorelo_gate.receipts.store import read_notes, write_notes
 from avorelo_gate.task.schema import HEX_ID
@@ -65,7 +66,8 @@ def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
     try:
         tree = repo.write_index_tree()
         predicate = build_predicate(checked, allow_policy_change(req, environ),
-                                    receipt_time(environ))
+                                    receipt_time(environ), read_local_model(repo, checked.task))
+        _warn_model(predicate)
         doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate}
         write_atomic(os.path.join(pending_dir(repo), f"{tree}.json"), canonical_bytes(doc))
         _warn_unsigned(checked, environ)
@@ -94,12 +96,15 @@ def finish(commit: str, tree: str, predicate: Mapping[str, Any],
     return sign_statement(build_statement(commit, tree, predicate), signing_key(environ))
 
 
-def record_statement(repo: Repo, commit: str, environ: Mapping[str, str]) -> dict[str, Any]:
-    """A receipt computed afresh from the commit and the task it declares."""
+def record_statement(repo: Repo, commit: str, environ: Mapping[str, str],
+                     just_made: bool = False) -> dict[str, Any]:
+    """A receipt computed afresh from the commit and the task it declares; the routed and
+    observed model only for the commit just made (not for history recorded later)."""
     req = CheckRequest(mode="commit", rev=commit)
     checked = check_request(repo, req, environ)
     predicate = build_predicate(checked, allow_policy_change(req, environ),
-                                receipt_time(environ))
+                                receipt_time(environ),
+                                read_local_model(repo, checked.task) if just_made else None)
     _warn_unsigned(checked, environ)
     return finish(commit, repo.tree_of(commit), predicate, environ)
 
@@ -110,10 +115,16 @@ def _warn_unsigned(checked: Checked, environ: Mapping[str, str]) -> None:
              "receipt is unsigned and `receipt verify` will reject it")
 
 
-def record(repo: Repo, commits: Sequence[str],
-           environ: Mapping[str, str]) -> list[dict[str, Any]]:
+def _warn_model(predicate: Mapping[str, Any]) -> None:
+    mismatch = disagreement(predicate.get("model"))
+    if mismatch:
+        _say(f"warning: {mismatch}")
+
+
+def record(repo: Repo, commits: Sequence[str], environ: Mapping[str, str],
+           just_made: bool = False) -> list[dict[str, Any]]:
     """Record afresh and attach (replacing) the receipts of ``commits``."""
-    statements = [record_statement(repo, c, environ) for c in commits]
+    statements = [record_statement(repo, c, environ, just_made) for c in commits]
     write_notes(repo, {subject_of(s)[0]: encode_receipt(s) for s in statements})
     return statements
 
@@ -139,7 +150,7 @@ def post_commit(args: list[str], environ: Mapping[str, str]) -> int:
         write_notes(repo, {head: encode_receipt(statement)})
         how = "the commit-msg verdict"
     else:
-        statement = record(repo, [head], environ)[0]
+        statement = record(repo, [head], environ, just_made=True)[0]
         how = "recorded from the commit"
     _say(f"receipt {summary(statement)} attached to refs/notes/avorelo ({how})")
     return 0

@@ -97,7 +97,14 @@ def _model_line(model: Mapping[str, Any]) -> str:
     bits = [f"{model['weight'] or '?'}", model["name"] or "(no name)", "claimed"]
     where = [f"{k} from {v}" for k, v in (("weight", src["weight"]), ("name", src["name"]))
              if v]
-    return " ".join(bits) + (f" ({', '.join(where)})" if where else "")
+    line = " ".join(bits) + (f" ({', '.join(where)})" if where else "")
+    routed, observed = model.get("routed"), model.get("observed")
+    if routed:
+        line += f"; routed {routed['weight']}" + (
+            f" ({routed['name'] or routed['alias']})" if routed["name"] or routed["alias"] else "")
+    if observed:
+        line += f"; observed {observed['name']} (by {observed['agent']})"
+    return line
 
 
 # -- list -----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from avorelo_gate.receipts.build import (
     signing_key,
     subject_of,
 )
+from avorelo_gate.receipts.model import recorded_local_model
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
 from avorelo_gate.receipts.store import FETCH_HINT, has_notes_ref, read_notes
 from avorelo_gate.result import Violation
@@ -122,7 +123,10 @@ def content_problems(repo: Repo, commit: str, statement: Mapping[str, Any],
         checked = check_request(repo, req, env)
     except BadInputError as e:
         return [f"cannot recompute the verdict from the commit: {e}"]
-    recomputed = build_predicate(checked, allow_policy_change(req, env), predicate["time"])
+    # The routed and observed model are this clone's local state when the commit was made:
+    # taken as recorded, like the environment's claims.
+    recomputed = build_predicate(checked, allow_policy_change(req, env), predicate["time"],
+                                 recorded_local_model(predicate))
     problems = verdict_problems(predicate, recomputed)
     for key, what in COMPARED:
         problems.extend(field_problems(key, what, predicate[key], recomputed[key]))

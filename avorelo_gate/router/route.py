@@ -19,15 +19,18 @@ from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import WORKTREE, Snapshot
 from avorelo_gate.receipts.index import (
     IndexState,
+    RouteOutcome,
     WeightStats,
     candidate_paths,
     open_index,
     recent_receipts,
     refresh,
+    routing_for_paths,
     stats_for_paths,
 )
+from avorelo_gate.task.active import read_active
 from avorelo_gate.task.declare import ResolvedTask, resolve_task
-from avorelo_gate.task.policy import POLICY_PATH, Budget, Policy
+from avorelo_gate.task.policy import POLICY_PATH, Budget, ModelRef, Policy
 from avorelo_gate.task.scope import Matcher, pattern_problem
 
 ORDER = ("light", "standard", "heavy")
@@ -50,6 +53,9 @@ class Route:
     index: IndexState
     budget: Budget = field(default_factory=Budget)
     risk: str | None = None
+    model: ModelRef | None = None            # what the policy maps the weight to
+    routing: tuple[RouteOutcome, ...] = ()   # earlier work that followed the route, or not
+    unrouted: int = 0
 
     @property
     def considered(self) -> int:
@@ -57,17 +63,37 @@ class Route:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "schema": ROUTE_SCHEMA, "recommendation": self.weight, "reasons": list(self.reasons),
+            "schema": ROUTE_SCHEMA, "recommendation": self.weight,
+            "model": self.model.to_dict() if self.model else None,
+            "reasons": list(self.reasons),
             "task": {"id": self.task_id, "scope": list(self.scope),
                      "budget": self.budget.to_dict(), "risk": self.risk},
             "evidence": {"receipts_considered": self.considered,
                          "by_weight": {s.weight: s.to_dict() for s in self.stats},
                          "recent": [dict(r) for r in self.recent],
+                         "routing": self.routing_dict(),
                          "index": {"path": self.index.path,
                                    "notes_commit": self.index.notes_commit,
                                    "receipts_indexed": self.index.receipts,
                                    "notes_read": self.index.read}},
         }
+
+
+    def routing_dict(self) -> dict[str, Any]:
+        """Per routed weight: the work that followed the route and the work that did not."""
+        out: dict[str, Any] = {"unrouted": self.unrouted}
+        for o in self.routing:
+            out.setdefault(o.routed, {"followed": None, "not_followed": None})[
+                "followed" if o.followed else "not_followed"] = o.to_dict()
+        return out
+
+
+def default_task_id(repo: Repo, task_id: str | None, environ: Mapping[str, str]) -> str | None:
+    """``--task``, else ``AVORELO_TASK``, else the clone's active task (``task start``)."""
+    if task_id or environ.get("AVORELO_TASK", "").strip():
+        return task_id
+    active = read_active(repo)
+    return active.id if active else None
 
 
 def route(repo: Repo, task_id: str | None, scopes: Sequence[str],
@@ -76,7 +102,8 @@ def route(repo: Repo, task_id: str | None, scopes: Sequence[str],
         problem = pattern_problem(p)
         if problem:
             raise BadInputError(f"--scope {p!r}: {problem}")
-    task = _route_task(repo, task_id, bool(scopes), environ)
+    task = _route_task(repo, task_id or (None if scopes else default_task_id(repo, None, environ)),
+                       bool(scopes), environ)
     scope = tuple(scopes) or (task.scope or task.trailer_scope if task else ())
     budget = task.budget if task else Budget()
     risk = task.risk if task else None
@@ -85,11 +112,13 @@ def route(repo: Repo, task_id: str | None, scopes: Sequence[str],
     try:
         state = refresh(repo, conn)
         stats, recent = _history(conn, scope)
+        routing, unrouted = routing_for_paths(conn)
     finally:
         conn.close()
     weight, reasons = recommend(scope, budget, risk, policy, stats)
     return Route(weight, tuple(reasons), task.id if task else None, scope, tuple(stats),
-                 tuple(recent), state, budget, risk)
+                 tuple(recent), state, budget, risk, policy.models.get(weight),
+                 tuple(routing), unrouted)
 
 
 def _route_task(repo: Repo, task_id: str | None, have_scope: bool,
@@ -216,12 +245,18 @@ def recommend(scope: Sequence[str], budget: Budget, risk: str | None, policy: Po
     return ORDER[level], reasons
 
 
+def describe_model(m: ModelRef) -> str:
+    return " / ".join(x for x in (m.name, f"alias {m.alias}" if m.alias else "") if x)
+
+
 def render_route(r: Route, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(r.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     what = f"task {r.task_id}" if r.task_id else "this scope"
-    lines = [f"route: {r.weight} for {what} (scope: {', '.join(r.scope) or 'everything'})",
-             "  reasons:"]
+    lines = [f"route: {r.weight} for {what} (scope: {', '.join(r.scope) or 'everything'})"]
+    if r.model:
+        lines.append(f"  model: {describe_model(r.model)} (policy models.{r.weight})")
+    lines.append("  reasons:")
     lines.extend(f"    - {reason}" for reason in r.reasons)
     lines.append(f"  evidence: {r.considered} receipt(s) touched overlapping paths "
                  f"({r.index.receipts} indexed)")
@@ -230,6 +265,11 @@ def render_route(r: Route, fmt: str) -> str:
                      f"{'proof-fail':>12}{'pass-rate':>11}")
         lines.extend(f"    {s.weight:<11}{s.receipts:>9}{s.passed:>8}{s.scope_failed:>12}"
                      f"{s.proof_failed:>12}{s.pass_rate:>10.0%} " for s in r.stats)
+    for o in r.routing:
+        lines.append(f"    routed {o.routed}, {'followed' if o.followed else 'not followed'}: "
+                     f"{o.receipts} receipt(s), {o.passed} passed, {o.scope_failed} scope-fail, "
+                     f"{o.proof_failed} proof-fail (used: "
+                     + ", ".join(f"{w} {n}" for w, n in sorted(o.used.items())) + ")")
     if r.recent:
         lines.append("  latest of them:")
     lines.extend(f"    {c['commit'][:12]} {c['verdict']:<5} {c['weight'] or '-':<8} "

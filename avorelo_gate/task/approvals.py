@@ -54,11 +54,17 @@ def _applies(rule: Approval, task: ResolvedTask, touched: Sequence[TouchedFile])
         hit = tuple(t.path for t in touched if matcher.match(t.path))
         if not hit:
             return False, ()
-    if rule.risk is not None and task.risk != rule.risk:
-        return False, ()
-    if rule.weights and task.weight not in rule.weights:
+    if not conditions_hold(rule, task.risk, task.weight):
         return False, ()
     return bool(touched), hit
+
+
+def conditions_hold(rule: Approval, risk: str | None, weight: str | None) -> bool:
+    """The rule's risk and weight conditions (its paths aside), for a task with this risk,
+    worked at this weight (``task start`` asks it of the routed weight)."""
+    if rule.risk is not None and risk != rule.risk:
+        return False
+    return not (rule.weights and weight not in rule.weights)
 
 
 def evaluate_approvals(policy: Policy, task: ResolvedTask, touched: Sequence[TouchedFile],

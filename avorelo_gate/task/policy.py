@@ -49,10 +49,23 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class ModelRef:
+    """The model a weight maps to (policy ``models:``): the provider's id and/or a gateway
+    alias."""
+
+    name: str | None = None
+    alias: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"name": self.name, "alias": self.alias}
+
+
+@dataclass(frozen=True)
 class Policy:
     require_task: bool = False
     protected: tuple[str, ...] = (POLICY_PATH,)
     weights: Mapping[str, Budget] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    models: Mapping[str, ModelRef] = field(default_factory=dict)   # weight -> model
     proof: tuple[Mapping[str, Any], ...] = ()
     receipts_required: bool = False
     receipts_signed: bool = False
@@ -76,8 +89,10 @@ class Policy:
                      count=a.get("count", 1), risk=a.get("risk"),
                      weights=tuple(a.get("weights", ())), signal=a.get("signal"))
             for a in raw.get("approvals", ()))
+        models = {w: ModelRef(m.get("name"), m.get("alias"))
+                  for w, m in (raw.get("models") or {}).items() if m}
         return cls(require_task=raw.get("require_task", False), protected=protected,
-                   weights=weights, proof=tuple(raw.get("proof", ())),
+                   weights=weights, models=models, proof=tuple(raw.get("proof", ())),
                    receipts_required=receipts.get("required", False),
                    receipts_signed=receipts.get("signed", False), approvals=approvals,
                    self_declared_tasks=raw.get("self_declared_tasks", "allow"),

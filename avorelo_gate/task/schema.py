@@ -22,6 +22,10 @@ SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PROVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PERSON = re.compile(r"^[^<>\n]+ <[^<>\s]+@[^<>\s]+>$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# A model id or gateway alias is handed to shells (`route --format env`) and HTTP headers
+# (ANTHROPIC_CUSTOM_HEADERS): only characters neither reads specially. Provider ids such as
+# `bedrock/anthropic.claude-3-haiku-20240307-v1:0` or `claude-3-5-sonnet@20240620` fit.
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
 
 Check = Callable[[Any, str], Any]
 
@@ -240,11 +244,16 @@ APPROVAL = mapping({
     "signal": Key(string(pattern=ENV_NAME, what="an environment variable name")),
 })
 
+_MODEL_ID = string(pattern=MODEL_ID, what="a model id (letters, digits and . _ : / @ + -; no "
+                                           "spaces, quotes, commas or shell characters)")
+MODEL = mapping({"name": Key(_MODEL_ID), "alias": Key(_MODEL_ID)})
+
 POLICY = mapping({
     "version": Key(one_of(1)),
     "require_task": Key(boolean),
     "protected": Key(list_of(pattern, allow_single=True)),
     "weights": Key(mapping({w: Key(BUDGET) for w in WEIGHTS})),
+    "models": Key(mapping({w: Key(MODEL) for w in WEIGHTS})),
     "proof": Key(list_of(requirement)),
     "receipts": Key(mapping({"required": Key(boolean), "signed": Key(boolean)})),
     "approvals": Key(list_of(APPROVAL)),

@@ -56,7 +56,7 @@ def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
     write_atomic(_marker_path(repo), json.dumps(marker).encode())
     # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
     # attached to this one.
-    from avorelo_gate.receipts.recording import clear_pending
+    from avorelo_gate.receipts.pending import clear_pending
     clear_pending(repo)
     return 0
 

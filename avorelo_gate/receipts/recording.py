@@ -8,18 +8,12 @@ rebase) is recorded afresh from the commit itself: same engine, same verdict.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from avorelo_gate.errors import BadInputError, GateError
-from avorelo_gate.files.atomic import write_atomic
-from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
-from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.build import (
     KEY_ENV,
     build_predicate,
@@ -32,36 +26,31 @@ from avorelo_gate.receipts.build import (
     subject_of,
 )
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+from avorelo_gate.receipts.pending import clear_pending, pending_dir, take_pending
 from avorelo_gate.receipts.store import read_notes, write_notes
 from avorelo_gate.task.schema import HEX_ID
 
-PENDING = "pending"
-# commit-msg and post-commit run seconds apart in one `git commit`; an older pending receipt
-# belongs to a commit that never happened.
-MAX_PENDING_AGE = 3600.0
+if TYPE_CHECKING:
+    from avorelo_gate.gate.assemble import Checked, CheckRequest
+    from avorelo_gate.git.repo import Repo
+
+# The engine (gate.assemble) is imported only where a verdict is computed afresh: post-commit
+# attaching commit-msg's verdict needs none of it (issue 14).
+__all__ = ["clear_pending", "leave_pending", "pending_dir", "post_commit", "post_rewrite",
+           "record", "record_statement", "take_pending"]
 
 
 def _say(message: str) -> None:
     sys.stderr.write(f"avorelo-gate: {message}\n")
 
 
-def pending_dir(repo: Repo) -> str:
-    # Per worktree: two worktrees committing at once never see each other's pending receipts.
-    return os.path.join(repo.state_dir(), PENDING)
-
-
-def clear_pending(repo: Repo) -> None:
-    """Forget every pending receipt (a new commit starts; earlier ones were abandoned)."""
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for name in os.listdir(pending_dir(repo)):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(pending_dir(repo), name))
-
-
 def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
                   environ: Mapping[str, str]) -> None:
     """commit-msg, after a passing verdict. A failure here never blocks the commit:
     post-commit records afresh from the commit when no pending receipt is found."""
+    from avorelo_gate.files.atomic import write_atomic
+    from avorelo_gate.gate.assemble import allow_policy_change
+
     try:
         tree = repo.write_index_tree()
         predicate = build_predicate(checked, allow_policy_change(req, environ),
@@ -73,22 +62,6 @@ def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
         _say(f"warning: no pending receipt ({e}); post-commit will record one from the commit")
 
 
-def take_pending(repo: Repo, tree: str, base: str | None) -> dict[str, Any] | None:
-    """The pending predicate made for this tree on this parent, if fresh; clears the rest."""
-    path = os.path.join(pending_dir(repo), f"{tree}.json")
-    try:
-        age = time.time() - os.stat(path).st_mtime
-        with open(path, "rb") as f:
-            doc = json.loads(f.read())
-    except (OSError, ValueError):
-        doc, age = None, 0.0
-    clear_pending(repo)
-    if not isinstance(doc, dict) or doc.get("tree") != tree or doc.get("base") != base:
-        return None
-    predicate = doc.get("predicate")
-    return predicate if isinstance(predicate, dict) and age <= MAX_PENDING_AGE else None
-
-
 def finish(commit: str, tree: str, predicate: Mapping[str, Any],
            environ: Mapping[str, str]) -> dict[str, Any]:
     return sign_statement(build_statement(commit, tree, predicate), signing_key(environ))
@@ -96,6 +69,8 @@ def finish(commit: str, tree: str, predicate: Mapping[str, Any],
 
 def record_statement(repo: Repo, commit: str, environ: Mapping[str, str]) -> dict[str, Any]:
     """A receipt computed afresh from the commit and the task it declares."""
+    from avorelo_gate.gate.assemble import CheckRequest, allow_policy_change, check_request
+
     req = CheckRequest(mode="commit", rev=commit)
     checked = check_request(repo, req, environ)
     predicate = build_predicate(checked, allow_policy_change(req, environ),

@@ -7,6 +7,7 @@ a finished one, start without the engine, YAML or the task machinery (issue 14).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -47,4 +48,17 @@ def take_pending(repo: Repo, tree: str, base: str | None) -> dict[str, Any] | No
     if not isinstance(doc, dict) or doc.get("tree") != tree or doc.get("base") != base:
         return None
     predicate = doc.get("predicate")
-    return predicate if isinstance(predicate, dict) and age <= MAX_PENDING_AGE else None
+    if not isinstance(predicate, dict) or age > MAX_PENDING_AGE:
+        return None
+    # commit-msg checked this predicate makes a receipt that verifies; a file that is not
+    # byte for byte what it wrote (torn, edited) is not attached.
+    return predicate if doc.get("sha256") == predicate_digest(predicate) else None
+
+
+def predicate_digest(predicate: Any) -> str | None:
+    from avorelo_gate.receipts.build import canonical_bytes
+
+    try:
+        return hashlib.sha256(canonical_bytes(predicate)).hexdigest()
+    except (TypeError, ValueError):   # not JSON-serialisable as written (edited by hand)
+        return None

@@ -25,17 +25,16 @@ from avorelo_gate.receipts.build import (
     signing_key,
     subject_of,
 )
-from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
-from avorelo_gate.receipts.pending import clear_pending, pending_dir, take_pending
+from avorelo_gate.receipts.pending import clear_pending, pending_dir, predicate_digest, take_pending
 from avorelo_gate.receipts.store import read_notes, write_notes
-from avorelo_gate.task.schema import HEX_ID
 
 if TYPE_CHECKING:
     from avorelo_gate.gate.assemble import Checked, CheckRequest
     from avorelo_gate.git.repo import Repo
 
-# The engine (gate.assemble) is imported only where a verdict is computed afresh: post-commit
-# attaching commit-msg's verdict needs none of it (issue 14).
+# The engine (gate.assemble) and the strict receipt parser are imported only where a verdict
+# is computed afresh or a receipt read: post-commit attaching commit-msg's verdict needs none
+# of them (issue 14).
 __all__ = ["clear_pending", "leave_pending", "pending_dir", "post_commit", "post_rewrite",
            "record", "record_statement", "take_pending"]
 
@@ -55,7 +54,15 @@ def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
         tree = repo.write_index_tree()
         predicate = build_predicate(checked, allow_policy_change(req, environ),
                                     receipt_time(environ))
-        doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate}
+        # Checked here, where the parser costs nothing more, rather than at post-commit: a
+        # pending receipt that would not verify is never left (post-commit then records one
+        # afresh); post-commit checks only that the file is the one written here.
+        if not _well_formed(finish("0" * len(tree), tree, predicate, environ)):
+            _say("warning: no pending receipt (it would not verify); post-commit will "
+                 "record one from the commit")
+            return
+        doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate,
+               "sha256": predicate_digest(predicate)}
         write_atomic(os.path.join(pending_dir(repo), f"{tree}.json"), canonical_bytes(doc))
         _warn_unsigned(checked, environ)
     except GateError as e:
@@ -107,10 +114,10 @@ def post_commit(args: list[str], environ: Mapping[str, str]) -> int:
     head = repo.head
     if head is None:
         return 0
-    tree, parents = repo.tree_of(head), repo.parents(head)
+    tree, parents = repo.tree_and_parents(head)
     predicate = take_pending(repo, tree, parents[0] if parents else None)
     statement = finish(head, tree, predicate, environ) if predicate is not None else None
-    if statement is not None and _well_formed(statement):
+    if statement is not None:
         write_notes(repo, {head: encode_receipt(statement)})
         how = "the commit-msg verdict"
     else:
@@ -141,6 +148,8 @@ def post_rewrite(args: list[str], environ: Mapping[str, str],
 
 def parse_rewrites(data: bytes) -> list[str]:
     """The new commits of git's ``<old> <new> [<extra>]`` lines, each once, in order."""
+    from avorelo_gate.task.schema import HEX_ID
+
     new: list[str] = []
     for line in data.decode("ascii", "replace").splitlines():
         fields = line.split()
@@ -155,7 +164,9 @@ def parse_rewrites(data: bytes) -> list[str]:
 
 
 def _well_formed(statement: Mapping[str, Any]) -> bool:
-    """A pending file is ours but lives on disk: never attach one that would not verify."""
+    """Never leave a pending receipt that would not verify."""
+    from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+
     try:
         parse_receipt(encode_receipt(statement))
     except ReceiptInvalid:
@@ -165,6 +176,8 @@ def _well_formed(statement: Mapping[str, Any]) -> bool:
 
 def _anchored(commit: str, note: bytes | None) -> bool:
     """The note is already this commit's own receipt (post-commit wrote it, nothing copied)."""
+    from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+
     if note is None:
         return False
     try:

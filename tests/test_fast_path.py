@@ -382,11 +382,15 @@ def test_staged_cache_ignores_a_damaged_file(repo: GitRepo) -> None:
     key = staged_cache.cache_key(plain, base)
     path = Path(plain.state_dir()) / staged_cache.CACHE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    for doc in ("not json", json.dumps({"key": key, "entries": [["M", "src/b.py"]]}),
-                json.dumps({"key": key, "entries": [["M", "x", "1", "1", "a", "b", "1", 0,
-                                                     False]]}), json.dumps([key])):
-        path.write_text(doc)
-        assert staged_cache.load(plain, base) is None
+    good = [b"M", b"src/b.py", b"100644", b"100644", b"a" * 40, b"b" * 40, b"1", b"0", b"0"]
+    assert key is not None
+    for fields in ([key.encode(), *good], [key.encode(), *good[:8]],
+                   [key.encode(), *good[:6], b"one", *good[7:]],
+                   [key.encode(), *good[:8], b"yes"], [b"0" * 64, *good], [b"garbage"]):
+        path.write_bytes(b"\0".join(fields) + b"\0")
+        assert (staged_cache.load(plain, base) is not None) is (fields == [key.encode(), *good])
+    path.write_bytes(b"no NUL at all")
+    assert staged_cache.load(plain, base) is None
 
 
 def test_real_commit_msg_takes_pre_commit_diff(repo: GitRepo) -> None:

@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from avorelo_gate.git.diff import RawEntry
+from avorelo_gate.git.paths import fsdecode, fsencode
 from avorelo_gate.git.repo import Repo
 
-CACHE_NAME = "staged-diff.json"
+CACHE_NAME = "staged-diff"
 VERSION = 1
 
 
@@ -67,20 +66,29 @@ def _cache_path(repo: Repo) -> str:
     return os.path.join(repo.state_dir(), CACHE_NAME)
 
 
+FIELDS = 9   # a RawEntry's fields, in order
+
+
 def save(repo: Repo, base: str, entries: Sequence[RawEntry]) -> None:
-    """Best effort: a cache that cannot be written is a cache miss later, nothing more."""
+    """Best effort: a cache that cannot be written is a cache miss later, nothing more.
+
+    NUL-separated fields (a git path holds no NUL; its bytes are kept exactly): no JSON on
+    the pre-commit path, which runs on every commit."""
     key = cache_key(repo, base)
     if key is None:
         return
-    doc = {"key": key, "entries": [[e.status, e.path, e.old_mode, e.new_mode, e.old_blob,
-                                    e.new_blob, e.added, e.removed, e.binary]
-                                   for e in entries]}
+    out = bytearray(key.encode() + b"\0")
+    for e in entries:
+        out += b"\0".join((e.status.encode(), fsencode(e.path), e.old_mode.encode(),
+                           e.new_mode.encode(), e.old_blob.encode(), e.new_blob.encode(),
+                           b"%d" % e.added, b"%d" % e.removed, b"1" if e.binary else b"0"))
+        out += b"\0"
     path = _cache_path(repo)
     tmp = f"{path}.{os.getpid()}.tmp"
     with contextlib.suppress(OSError):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(doc, f)   # paths are surrogate-escaped str: JSON keeps them exactly
+        with open(tmp, "wb") as f:
+            f.write(out)
         os.replace(tmp, path)
     with contextlib.suppress(OSError):
         os.unlink(tmp)
@@ -89,27 +97,29 @@ def save(repo: Repo, base: str, entries: Sequence[RawEntry]) -> None:
 def load(repo: Repo, base: str) -> list[RawEntry] | None:
     """The entries pre-commit saw, when the index, base and attributes are unchanged."""
     try:
-        with open(_cache_path(repo), encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
+        with open(_cache_path(repo), "rb") as f:
+            data = f.read()
+    except OSError:
         return None
-    if not isinstance(doc, dict) or doc.get("key") is None or doc["key"] != cache_key(repo, base):
+    fields = data.split(b"\0")
+    if len(fields) < 2 or fields.pop() != b"" or (len(fields) - 1) % FIELDS:
+        return None
+    if fields[0].decode("ascii", "replace") != cache_key(repo, base):
         return None
     try:
-        return [_entry(row) for row in doc["entries"]]
-    except (KeyError, TypeError, ValueError):
+        return [_entry(fields[i:i + FIELDS]) for i in range(1, len(fields), FIELDS)]
+    except ValueError:
         return None
 
 
-def _entry(row: Any) -> RawEntry:
+def _entry(row: list[bytes]) -> RawEntry:
     status, path, old_mode, new_mode, old_blob, new_blob, added, removed, binary = row
-    if not (all(isinstance(v, str) for v in (status, path, old_mode, new_mode, old_blob,
-                                              new_blob))
-            and all(type(v) is int for v in (added, removed)) and isinstance(binary, bool)):
+    if binary not in (b"0", b"1"):
         raise ValueError("malformed cache entry")
-    return RawEntry(status=status, path=path, old_mode=old_mode, new_mode=new_mode,
-                    old_blob=old_blob, new_blob=new_blob, added=added, removed=removed,
-                    binary=binary)
+    return RawEntry(status=status.decode(), path=fsdecode(path), old_mode=old_mode.decode(),
+                    new_mode=new_mode.decode(), old_blob=old_blob.decode(),
+                    new_blob=new_blob.decode(), added=int(added), removed=int(removed),
+                    binary=binary == b"1")
 
 
 @dataclass(frozen=True)

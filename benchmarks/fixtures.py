@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from receipt_history import Work, add_receipts, generate, make_commits  # noqa: E402
 from route_bench import works as route_works  # noqa: E402
 
-FIXTURE_VERSION = "1"
+FIXTURE_VERSION = "2"
 FIXTURES = Path(__file__).resolve().parent / ".fixtures"
 COMMITTER = "Bench <bench@example.org>"
 EPOCH = 1767225600  # 2026-01-01, so that every build writes the same objects
@@ -51,17 +51,63 @@ receipts: {required: false}
 @dataclass(frozen=True)
 class Sizes:
     small_files: int = 300
-    big_files: int = 100_000
-    big_staged: int = 10_000
+    big_files: int = 50_000
+    big_staged: int = 2_000
     range_commits: int = 4_000
     range_files: int = 400
     receipts: int = 10_000
     verify_commits: int = 1_000
+    flask_ranges: tuple[int, ...] = (100, 1_000, 0)   # 0: every commit after the root
 
 
 FULL = Sizes()
-QUICK = Sizes(small_files=300, big_files=10_000, big_staged=1_000, range_commits=400,
-              range_files=40, receipts=1_000, verify_commits=100)
+QUICK = Sizes(small_files=300, big_files=10_000, big_staged=500, range_commits=400,
+              range_files=40, receipts=1_000, verify_commits=100, flask_ranges=(100,))
+
+COMMIT_MESSAGE = "bench commit\n\nTask: SMALL-1\n"
+# The gate's stages in one `git commit` (pre-push is another command).
+COMMIT_STAGES = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit")
+VENV = FIXTURES / "venv"
+
+
+def bench_python() -> Path:
+    """An interpreter that starts as an installed avorelo-gate does.
+
+    A development checkout is installed editable, and the editable finder (imported from a
+    .pth file by every start of that virtualenv) costs each start ~20 ms that no user's
+    ``pip install avorelo-gate`` pays; a benchmark whose floor has no Python (a whole
+    ``git commit``) would charge it to the gate four times. This virtualenv has none: one
+    plain .pth line puts the source tree and the development environment's packages (PyYAML,
+    pathspec, pre-commit) on ``sys.path``, which costs nothing at start.
+    """
+    python = VENV / "bin" / "python"
+    pth = VENV / "avorelo-bench.pth"   # the marker: a venv interrupted mid-build lacks it
+    import site
+
+    wanted = "\n".join([str(ROOT), *site.getsitepackages()]) + "\n"
+    if not (python.exists() and pth.exists() and pth.read_text() == wanted):
+        if VENV.exists():
+            shutil.rmtree(VENV)
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(VENV)], check=True)
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True, check=True).stdout.decode().strip()
+        Path(purelib, "avorelo-bench.pth").write_text(wanted)
+        pth.write_text(wanted)
+    return python
+
+
+def shared_dir() -> Path | None:
+    """The project's shared data (``../shared`` from the checkout in CI); AVORELO_SHARED wins."""
+    candidates = [Path(os.environ["AVORELO_SHARED"])] if os.environ.get("AVORELO_SHARED") else []
+    candidates += [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+    return next((c for c in candidates if (c / "fixtures").is_dir()), None)
+
+
+def flask_bundle() -> Path | None:
+    shared = shared_dir()
+    bundle = shared / "fixtures" / "flask.bundle" if shared else None
+    return bundle if bundle is not None and bundle.is_file() else None
 
 
 def bench_env(home: Path) -> dict[str, str]:
@@ -272,8 +318,49 @@ def _record_real(path: Path, env: Mapping[str, str], commits: Sequence[str]) -> 
     add_receipts(path, {c: encode_receipt(record_statement(repo, c, env)) for c in commits})
 
 
+# -- the small repository twice, for the pre-commit framework: the gate's stages, and `true` ---
+def framework_config(entry: str) -> str:
+    """``repo: local`` hooks for the gate's stages, as the manifest offers them; ``entry``
+    "gate" runs the bench interpreter's gate, anything else runs that command instead."""
+    import yaml
+
+    manifest = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hooks = []
+    for hook in manifest:
+        if not set(hook["stages"]) <= set(COMMIT_STAGES):
+            continue
+        command = (hook["entry"].replace("avorelo-gate", f"{VENV / 'bin' / 'python'} -m "
+                                         "avorelo_gate", 1) if entry == "gate" else entry)
+        hooks.append({**hook, "entry": command, "language": "system"})
+    return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
+
+
+def build_framework(path: Path, env: Mapping[str, str], sizes: Sizes) -> None:
+    if path.exists():
+        shutil.rmtree(path)
+    for name, entry in (("gate", "gate"), ("true", "true")):
+        repo = path / name
+        build_small(repo, env, sizes)
+        (repo / ".pre-commit-config.yaml").write_text(framework_config(entry))
+        # Committed (the framework refuses an unstaged config), leaving the one file staged.
+        git(repo, env, "add", "--", ".pre-commit-config.yaml")
+        git(repo, env, "commit", "-q", "--no-verify", "-m", "framework", "--",
+            ".pre-commit-config.yaml")
+
+
+# -- Flask's real history -----------------------------------------------------------------------
+def build_flask(path: Path, env: Mapping[str, str], sizes: Sizes) -> None:
+    bundle = flask_bundle()
+    if bundle is None:
+        raise RuntimeError("flask.bundle not found")
+    if path.exists():
+        shutil.rmtree(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    git(path.parent, env, "clone", "-q", str(bundle), path.name)
+
+
 BUILDERS = {"small": build_small, "big": build_big, "range": build_range,
-            "receipts": build_receipts}
+            "receipts": build_receipts, "framework": build_framework, "flask": build_flask}
 
 
 def fixture_key(name: str) -> str:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -232,3 +235,186 @@ def test_validated_yaml_is_shared_but_failures_name_their_source() -> None:
     for source in ("one.yaml", "two.yaml"):
         with pytest.raises(BadInputError, match=source):
             schema.load_validated(bad, schema.TASK, source)
+
+
+# -- merges: their own paths, lines counted for those only (issue 14) -----------------------------
+def merge_history(repo: GitRepo) -> list[tuple[str, str]]:
+    """A clean merge, an evil one (a resolution adds and edits files of its own) and an
+    octopus; returns (merge, first parent) pairs."""
+    setup_repo(repo)
+    repo.git("branch", "side")
+    repo.git("branch", "third")
+    repo.write("src/main.py", "main\n")
+    repo.add()
+    repo.commit("main work")
+    repo.git("checkout", "-q", "side")
+    repo.write("src/side.py", "side\n")
+    repo.add()
+    repo.commit("side work")
+    repo.git("checkout", "-q", "third")
+    repo.write("docs/third.md", "third\n")
+    repo.add()
+    repo.commit("third work")
+    repo.git("checkout", "-q", "main" if repo.git("rev-parse", "--verify", "-q", "main",
+                                                  check=False).returncode == 0 else "master")
+    repo.git("merge", "-q", "--no-edit", "side")
+    repo.git("merge", "-q", "--no-commit", "third")
+    repo.write("src/evil.py", "resolution\nlines\n")
+    repo.write("src/a.py", "a\nchanged while merging\n")
+    repo.add()
+    repo.commit("evil merge")
+    repo.git("checkout", "-q", "-b", "oct1", "HEAD~1")
+    repo.write("o1.txt", "1\n")
+    repo.add()
+    repo.commit("o1")
+    repo.git("checkout", "-q", "-b", "oct2", "HEAD~1")
+    repo.write("o2.txt", "2\n")
+    repo.add()
+    repo.commit("o2")
+    repo.git("merge", "-q", "--no-edit", "oct1", "third")
+    out = repo.git("rev-list", "--merges", "--parents", "--all").stdout.decode().split("\n")
+    return [(f[0], f[1]) for f in (line.split() for line in out) if f]
+
+
+@pytest.mark.parametrize("max_pathspecs", [1000, 0])
+def test_merge_own_entries_equal_the_whole_diff_filtered(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch, max_pathspecs: int) -> None:
+    from avorelo_gate.git import diff as git_diff
+
+    merges = merge_history(repo)
+    assert len(merges) == 3
+    monkeypatch.setattr(git_diff, "MAX_PATHSPECS", max_pathspecs)
+    plain = open_repo(str(repo.path), os.environ)
+    own = plain.merge_own_paths([m for m, _ in merges])
+    whole = plain.diff_commits(merges)
+    expected = {m: [e for e in whole[m] if e.path in set(own[m])] for m, _ in merges}
+    got = plain.merge_own_entries(merges)
+    assert got == expected
+    assert sorted(e.path for entries in got.values() for e in entries) == [
+        "src/a.py", "src/evil.py"]
+    assert all(e.added > 0 for entries in got.values() for e in entries)
+
+
+# -- prepare-commit-msg: the shell script and the Python hook leave the same state ---------------
+HOOKS_DIR = Path(__file__).resolve().parent.parent / "hooks"
+
+
+@pytest.mark.parametrize("hook_args", [["message"], ["commit", "HEAD"], ["commit", "HEAD~1"],
+                                       [], ["template"]])
+@pytest.mark.parametrize("born", [True, False])
+def test_prepare_commit_msg_script_equals_python_hook(repo: GitRepo, hook_args: list[str],
+                                                      born: bool) -> None:
+    if born:
+        setup_repo(repo)
+    state = repo.path / ".git" / "avorelo"
+    results = []
+    for how in ("python", "shell"):
+        (state / "pending").mkdir(parents=True, exist_ok=True)
+        (state / "pending" / "abandoned.json").write_text("{}")
+        (state / "pending" / ".avorelo-tmp-x").write_text("")
+        (state / "prepare-commit-msg.json").unlink(missing_ok=True)
+        argv = [".git/COMMIT_EDITMSG", *hook_args]
+        if how == "python":
+            proc = run_main("hook", "prepare-commit-msg", *argv, cwd=repo.path)
+            code = proc.returncode
+        else:
+            code = subprocess.run(["sh", str(HOOKS_DIR / "prepare-commit-msg"), *argv],
+                                  cwd=repo.path, check=False).returncode
+        pending = sorted(os.listdir(state / "pending")) if (state / "pending").exists() else []
+        results.append((code, json.loads((state / "prepare-commit-msg.json").read_text()),
+                        pending))
+    assert results[0] == results[1]
+    assert results[0][1]["amend"] is (hook_args == ["commit", "HEAD"])
+    assert results[0][1]["head"] == (repo.head() if born else None)
+
+
+# -- commit-msg reuses pre-commit's staged diff (issue 14) ----------------------------------------
+def _between_hooks(repo: GitRepo, change: str) -> dict[str, str]:
+    """What may change between pre-commit and commit-msg; the environment commit-msg gets."""
+    if change == "index":
+        repo.write("docs/late.md", "staged after pre-commit\n")
+        repo.add()
+    elif change == "index-same-size":
+        repo.write("src/b.py", "c\n")      # same length, other content: only the bytes differ
+        repo.add()
+    elif change == "policy":
+        repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: false\n")
+        repo.add()
+    elif change == "attributes":
+        repo.write(".gitattributes", "*.py -diff\n")
+    elif change == "head":
+        repo.git("commit", "-q", "--no-verify", "--allow-empty", "-m", "moved on")
+    elif change == "env":
+        return {"AVORELO_TASK": "T-OTHER", "AVORELO_MODEL_WEIGHT": "heavy"}
+    return {}
+
+
+@pytest.mark.parametrize("change", ["none", "index", "index-same-size", "policy", "attributes",
+                                    "head", "env"])
+def test_commit_msg_with_pre_commit_cache_judges_as_full_path(repo: GitRepo,
+                                                             change: str) -> None:
+    from avorelo_gate.points import staged_cache
+
+    setup_repo(repo)
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    assert run_main("hook", "pre-commit", cwd=repo.path).returncode == 0
+    plain = open_repo(str(repo.path), os.environ)
+    cached = staged_cache.load(plain, plain.head or "")
+    assert cached is not None and cached == plain.diff_staged()
+    env = _between_hooks(repo, change)
+    plain = open_repo(str(repo.path), os.environ)
+    # The cache answers only for the index, base and attributes it was made for.
+    assert (staged_cache.load(plain, plain.head or "") is not None) is (change in ("none",
+                                                                                   "env"))
+    message = repo.path / "msg.txt"
+    message.write_text("work\n\nTask: T-1\nModel-Weight: light\n")
+    hook = run_main("hook", "commit-msg", str(message), cwd=repo.path, env=env)
+    full = run_main("check", "--message-file", str(message), cwd=repo.path, env=env)
+    assert (hook.returncode, hook.stdout) == (full.returncode, full.stdout)
+
+
+def test_staged_cache_ignores_a_damaged_file(repo: GitRepo) -> None:
+    from avorelo_gate.points import staged_cache
+
+    setup_repo(repo)
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    plain = open_repo(str(repo.path), os.environ)
+    base = plain.head or ""
+    key = staged_cache.cache_key(plain, base)
+    path = Path(plain.state_dir()) / staged_cache.CACHE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    good = [b"M", b"src/b.py", b"100644", b"100644", b"a" * 40, b"b" * 40, b"1", b"0", b"0"]
+    assert key is not None
+    for fields in ([key.encode(), *good], [key.encode(), *good[:8]],
+                   [key.encode(), *good[:6], b"one", *good[7:]],
+                   [key.encode(), *good[:8], b"yes"], [b"0" * 64, *good], [b"garbage"]):
+        path.write_bytes(b"\0".join(fields) + b"\0")
+        assert (staged_cache.load(plain, base) is not None) is (fields == [key.encode(), *good])
+    path.write_bytes(b"no NUL at all")
+    assert staged_cache.load(plain, base) is None
+
+
+def test_real_commit_msg_takes_pre_commit_diff(repo: GitRepo) -> None:
+    """In a real `git commit`, git hands commit-msg the index pre-commit saw: the key holds."""
+    setup_repo(repo)
+    hooks = repo.path / ".git" / "hooks"
+    hooks.mkdir(exist_ok=True)
+    probe = ("import os, sys; from avorelo_gate.git.repo import open_repo; "
+             "from avorelo_gate.points.staged_cache import load; r = open_repo(); "
+             "sys.stderr.write('CACHE %s\\n' % ('hit' if load(r, r.head) is not None "
+             "else 'miss'))")
+    env_line = f'export PYTHONPATH="{Path(__file__).resolve().parent.parent}"\n'
+    (hooks / "pre-commit").write_text(
+        f"#!/bin/sh\n{env_line}exec '{sys.executable}' -m avorelo_gate hook pre-commit\n")
+    (hooks / "commit-msg").write_text(
+        f"#!/bin/sh\n{env_line}'{sys.executable}' -c \"{probe}\" || exit 9\n"
+        f"exec '{sys.executable}' -m avorelo_gate hook commit-msg \"$1\"\n")
+    for hook in ("pre-commit", "commit-msg"):
+        (hooks / hook).chmod(0o755)
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    proc = repo.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert b"CACHE hit" in proc.stderr

@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from avorelo_gate.adopt.hook_scripts import SHELL_HOOKS
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo
@@ -37,6 +38,9 @@ exit 3
 
 
 def render_hook(name: str, python: str = "") -> str:
+    if name in SHELL_HOOKS:  # nothing to decide: no Python start (hook_scripts.py)
+        head = TEMPLATE.split("PY=", 1)[0]
+        return (head + SHELL_HOOKS[name]).format(marker=MARKER, name=name)
     return TEMPLATE.format(marker=MARKER, name=name, python=python)
 
 

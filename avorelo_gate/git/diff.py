@@ -15,6 +15,8 @@ from avorelo_gate.result import TouchedFile
 # git's buffer_is_binary() looks for a NUL in the first 8000 bytes (xdiff-interface.c).
 BINARY_SNIFF_BYTES = 8000
 BINARY_CHECK_MAX_BYTES = 8 * 1024 * 1024
+# Past this many paths, a diff limited to them runs unlimited and is filtered instead.
+MAX_PATHSPECS = 1000
 _HUNK = re.compile(rb"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@", re.MULTILINE)
 
 # One record of ``git diff --raw --numstat -z --no-renames``. It is the engine's TouchedFile
@@ -92,17 +94,40 @@ class Diffs(Objects):
         return [(fields[i].decode()[:1], fsdecode(fields[i + 1]))
                 for i in range(0, len(fields) - 1, 2)]
 
-    def diff_commits(self, pairs: Sequence[tuple[str, str | None]]) -> dict[str, list[RawEntry]]:
+    def diff_commits(self, pairs: Sequence[tuple[str, str | None]],
+                     paths: Sequence[str] = ()) -> dict[str, list[RawEntry]]:
         """Each commit against the one parent given (None: the empty tree) through one
-        ``diff-tree --stdin``: commit -> what ``diff_trees(parent, commit)`` would give."""
+        ``diff-tree --stdin``: commit -> what ``diff_trees(parent, commit)`` would give
+        (limited to ``paths`` when given)."""
         if not pairs:
             return {}
         lines = "".join(f"{c} {p}\n" if p else f"{c}\n" for c, p in pairs)
         out = self.git.out("diff-tree", "--stdin", "--always", "--root", "-z", "-r", "--raw",
                            "--numstat", "--no-renames", "--no-ext-diff", "--no-textconv",
-                           "--full-index", input=lines.encode())
+                           "--full-index", *(("--", *map(top_literal, paths)) if paths else ()),
+                           input=lines.encode())
         return {c: parse_raw_numstat(b"\0".join(f) + b"\0" if f else b"")
                 for c, f in _commit_blocks(out, [c for c, _ in pairs]).items()}
+
+    def merge_own_entries(self, merges: Sequence[tuple[str, str]]) -> dict[str, list[RawEntry]]:
+        """Each merge's own paths (``merge_own_paths``) as its first parent's diff shows them,
+        lines counted for those paths only.
+
+        Counting lines over a merge's whole first-parent diff (the merged branch's work) to
+        keep a few paths cost Flask's 1,725 merges 670 ms where the paths alone take 38 ms
+        (issue 14); most merges change nothing of their own and need no diff at all."""
+        own = self.merge_own_paths([m for m, _ in merges])
+        wanted = [(m, p) for m, p in merges if own.get(m)]
+        paths = sorted({path for m, _ in wanted for path in own[m]})
+        # A pathspec per path, unless so many that the argv would grow unwieldy: then the
+        # whole first-parent diffs of those few merges, filtered.
+        limited = len(paths) <= MAX_PATHSPECS
+        diffs = self.diff_commits(wanted, paths if limited else ())
+        result: dict[str, list[RawEntry]] = {m: [] for m, _ in merges}
+        for m, _ in wanted:
+            keep = set(own[m])
+            result[m] = [e for e in diffs.get(m, ()) if e.path in keep]
+        return result
 
     def merge_own_paths(self, merges: Sequence[str]) -> dict[str, list[str]]:
         """The paths each merge changed on its own, differing from every parent (git-diff-tree

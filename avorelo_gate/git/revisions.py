@@ -92,6 +92,15 @@ class Revisions(RepoBase):
     def tree_of(self, commit: str) -> str:
         return self.resolve(commit, "tree")
 
+    def tree_and_parents(self, commit: str) -> tuple[str, list[str]]:
+        """A commit's tree and parents, from its own header in one ``cat-file``."""
+        out = self.git.out("cat-file", "commit", commit)
+        header = out.split(b"\n\n", 1)[0].decode("ascii", "replace").split("\n")
+        tree = [ln[5:] for ln in header if ln.startswith("tree ")]
+        if len(tree) != 1:
+            raise GitError(f"{commit[:12]}: a commit object without one tree")
+        return tree[0], [ln[7:] for ln in header if ln.startswith("parent ")]
+
     def trees_of(self, commits: Sequence[str]) -> dict[str, str]:
         """Several commits' trees with one ``rev-parse``."""
         if not commits:

@@ -41,7 +41,14 @@ def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
     with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
         from avorelo_gate.gate.assemble import CheckRequest, run_check
 
-        return run_check(early, CheckRequest(message_known=False, amend=amend), environ)
+        report = run_check(early, CheckRequest(message_known=False, amend=amend), environ)
+        pending = getattr(early, "pending", None)
+        if pending is not None and pending.entries is not None:
+            # commit-msg judges the same index next: it takes these entries while the index,
+            # base and attributes are unchanged (staged_cache.py).
+            from avorelo_gate.points.staged_cache import save
+            save(repo, pending.base, pending.entries)
+        return report
 
 
 def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
@@ -60,7 +67,7 @@ def prepare_commit_msg(args: list[str], environ: Mapping[str, str]) -> int:
     write_atomic(_marker_path(repo), json.dumps(marker).encode())
     # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
     # attached to this one.
-    from avorelo_gate.receipts.recording import clear_pending
+    from avorelo_gate.receipts.pending import clear_pending
     clear_pending(repo)
     return 0
 
@@ -109,8 +116,9 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     if not msgfile:
         raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
     from avorelo_gate.gate.assemble import CheckRequest, check_request
+    from avorelo_gate.points.staged_cache import with_cache
 
-    repo = open_repo(environ=environ)
+    repo = with_cache(open_repo(environ=environ))
     marked = take_amend_marker(repo)
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)

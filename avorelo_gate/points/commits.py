@@ -90,15 +90,16 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     given = task_bases or {}
     bases = {c.sha: _task_base_revs(c, given.get(c.sha)) for c in commits}
     snapshots = _prefetch_task_files(repo, commits, declarations, bases)
+    # A merge is judged on its own paths only (``_commit_change``): asked of git apart.
     entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
-                                 for c in commits])
-    own_paths = repo.merge_own_paths([c.sha for c in commits if c.is_merge])
+                                 for c in commits if not c.is_merge])
+    entries.update(repo.merge_own_entries([(c.sha, c.parents[0]) for c in commits
+                                           if c.is_merge]))
     # os.environ decodes every key on each pass; each commit reads it several times.
     environ = dict(environ)
     results = []
     for commit, policy in jobs:
-        change = _commit_change(repo, commit, entries[commit.sha], own_paths.get(commit.sha),
-                                snapshots[commit.sha])
+        change = _commit_change(repo, commit, entries[commit.sha], snapshots[commit.sha])
         *point, parent = [snapshots[rev] if rev else None for rev in bases[commit.sha]]
         task = _resolve(commit, change, declarations.get(commit.sha), environ, point, parent)
         result = check_change(repo, change, task, policy, req, environ)
@@ -159,12 +160,10 @@ def touched_files(entries: Iterable[RawEntry]) -> tuple[TouchedFile, ...]:
 
 
 def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
-                   merge_paths: list[str] | None, snapshot: Snapshot) -> Change:
+                   snapshot: Snapshot) -> Change:
     # A merge's first-parent diff repeats the whole merged branch, work that was checked
-    # where it was made; what the merge did on its own is what differs from every parent.
-    if merge_paths is not None:
-        own = set(merge_paths)
-        entries = [e for e in entries if e.path in own]
+    # where it was made; what the merge did on its own is what differs from every parent,
+    # and ``entries`` holds only that (``merge_own_entries``).
     parent = commit.parents[0] if commit.parents else None
     return Change(base=parent or repo.empty_tree, head=commit.sha,
                   touched=touched_files(entries), snapshot=snapshot, base_commit=parent,

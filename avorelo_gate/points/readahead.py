@@ -32,6 +32,7 @@ class _Pending:
     def __init__(self, base: str, job: DiffJob) -> None:
         self.base = base
         self.job: DiffJob | None = job
+        self.entries: list[RawEntry] | None = None   # what the diff gave, once taken
 
     def take(self, base: str) -> DiffJob | None:
         job, self.job = self.job, None
@@ -86,7 +87,10 @@ class ReadAheadRepo(Repo):
         if job is None:
             return super().diff_staged(base)
         self._parse_ahead()
-        return job.entries()
+        entries = job.entries()
+        if self.pending is not None:
+            self.pending.entries = entries
+        return entries
 
     def _parse_ahead(self) -> None:
         """While git counts lines: parse the task and policy files read ahead (importing the

@@ -8,18 +8,12 @@ rebase) is recorded afresh from the commit itself: same engine, same verdict.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sys
-import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from avorelo_gate.errors import BadInputError, GateError
-from avorelo_gate.files.atomic import write_atomic
-from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
-from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.build import (
     KEY_ENV,
     build_predicate,
@@ -32,63 +26,49 @@ from avorelo_gate.receipts.build import (
     subject_of,
 )
 from avorelo_gate.receipts.model import disagreement, read_local_model
-from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+from avorelo_gate.receipts.pending import clear_pending, pending_dir, predicate_digest, take_pending
 from avorelo_gate.receipts.store import read_notes, write_notes
-from avorelo_gate.task.schema import HEX_ID
 
-PENDING = "pending"
-# commit-msg and post-commit run seconds apart in one `git commit`; an older pending receipt
-# belongs to a commit that never happened.
-MAX_PENDING_AGE = 3600.0
+if TYPE_CHECKING:
+    from avorelo_gate.gate.assemble import Checked, CheckRequest
+    from avorelo_gate.git.repo import Repo
+
+# The engine (gate.assemble) and the strict receipt parser are imported only where a verdict
+# is computed afresh or a receipt read: post-commit attaching commit-msg's verdict needs none
+# of them (issue 14).
+__all__ = ["clear_pending", "leave_pending", "pending_dir", "post_commit", "post_rewrite",
+           "record", "record_statement", "take_pending"]
 
 
 def _say(message: str) -> None:
     sys.stderr.write(f"avorelo-gate: {message}\n")
 
 
-def pending_dir(repo: Repo) -> str:
-    # Per worktree: two worktrees committing at once never see each other's pending receipts.
-    return os.path.join(repo.state_dir(), PENDING)
-
-
-def clear_pending(repo: Repo) -> None:
-    """Forget every pending receipt (a new commit starts; earlier ones were abandoned)."""
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for name in os.listdir(pending_dir(repo)):
-            with contextlib.suppress(OSError):
-                os.unlink(os.path.join(pending_dir(repo), name))
-
-
 def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
                   environ: Mapping[str, str]) -> None:
     """commit-msg, after a passing verdict. A failure here never blocks the commit:
     post-commit records afresh from the commit when no pending receipt is found."""
+    from avorelo_gate.files.atomic import write_atomic
+    from avorelo_gate.gate.assemble import allow_policy_change
+
     try:
         tree = repo.write_index_tree()
         predicate = build_predicate(checked, allow_policy_change(req, environ),
                                     receipt_time(environ), read_local_model(repo, checked.task))
         _warn_model(predicate)
-        doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate}
+        # Checked here, where the parser costs nothing more, rather than at post-commit: a
+        # pending receipt that would not verify is never left (post-commit then records one
+        # afresh); post-commit checks only that the file is the one written here.
+        if not _well_formed(finish("0" * len(tree), tree, predicate, environ)):
+            _say("warning: no pending receipt (it would not verify); post-commit will "
+                 "record one from the commit")
+            return
+        doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate,
+               "sha256": predicate_digest(predicate)}
         write_atomic(os.path.join(pending_dir(repo), f"{tree}.json"), canonical_bytes(doc))
         _warn_unsigned(checked, environ)
     except GateError as e:
         _say(f"warning: no pending receipt ({e}); post-commit will record one from the commit")
-
-
-def take_pending(repo: Repo, tree: str, base: str | None) -> dict[str, Any] | None:
-    """The pending predicate made for this tree on this parent, if fresh; clears the rest."""
-    path = os.path.join(pending_dir(repo), f"{tree}.json")
-    try:
-        age = time.time() - os.stat(path).st_mtime
-        with open(path, "rb") as f:
-            doc = json.loads(f.read())
-    except (OSError, ValueError):
-        doc, age = None, 0.0
-    clear_pending(repo)
-    if not isinstance(doc, dict) or doc.get("tree") != tree or doc.get("base") != base:
-        return None
-    predicate = doc.get("predicate")
-    return predicate if isinstance(predicate, dict) and age <= MAX_PENDING_AGE else None
 
 
 def finish(commit: str, tree: str, predicate: Mapping[str, Any],
@@ -100,6 +80,8 @@ def record_statement(repo: Repo, commit: str, environ: Mapping[str, str],
                      just_made: bool = False) -> dict[str, Any]:
     """A receipt computed afresh from the commit and the task it declares; the routed and
     observed model only for the commit just made (not for history recorded later)."""
+    from avorelo_gate.gate.assemble import CheckRequest, allow_policy_change, check_request
+
     req = CheckRequest(mode="commit", rev=commit)
     checked = check_request(repo, req, environ)
     predicate = build_predicate(checked, allow_policy_change(req, environ),
@@ -143,10 +125,10 @@ def post_commit(args: list[str], environ: Mapping[str, str]) -> int:
     head = repo.head
     if head is None:
         return 0
-    tree, parents = repo.tree_of(head), repo.parents(head)
+    tree, parents = repo.tree_and_parents(head)
     predicate = take_pending(repo, tree, parents[0] if parents else None)
     statement = finish(head, tree, predicate, environ) if predicate is not None else None
-    if statement is not None and _well_formed(statement):
+    if statement is not None:
         write_notes(repo, {head: encode_receipt(statement)})
         how = "the commit-msg verdict"
     else:
@@ -192,6 +174,8 @@ def say_failed(statement: Mapping[str, Any]) -> None:
 
 def parse_rewrites(data: bytes) -> list[str]:
     """The new commits of git's ``<old> <new> [<extra>]`` lines, each once, in order."""
+    from avorelo_gate.task.schema import HEX_ID
+
     new: list[str] = []
     for line in data.decode("ascii", "replace").splitlines():
         fields = line.split()
@@ -206,7 +190,9 @@ def parse_rewrites(data: bytes) -> list[str]:
 
 
 def _well_formed(statement: Mapping[str, Any]) -> bool:
-    """A pending file is ours but lives on disk: never attach one that would not verify."""
+    """Never leave a pending receipt that would not verify."""
+    from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+
     try:
         parse_receipt(encode_receipt(statement))
     except ReceiptInvalid:
@@ -216,6 +202,8 @@ def _well_formed(statement: Mapping[str, Any]) -> bool:
 
 def _anchored(commit: str, note: bytes | None) -> bool:
     """The note is already this commit's own receipt (post-commit wrote it, nothing copied)."""
+    from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
+
     if note is None:
         return False
     try:

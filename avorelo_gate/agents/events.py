@@ -1,0 +1,49 @@
+"""What an agent's hook asks, as plain values: the same for every agent once parsed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AGENTS = ("claude", "codex", "gemini", "copilot", "cline")
+EVENTS = ("pre-tool", "stop", "session-start")
+
+
+class PayloadError(ValueError):
+    """The payload is not the agent's JSON: denied with this one-line reason."""
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    agent: str
+    tool: str
+    cwd: str
+    writes: tuple[str, ...] = ()      # every path the tool writes, as the payload names them
+    commands: tuple[str, ...] = ()    # shell command lines the tool runs
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class StopRequest:
+    agent: str
+    cwd: str
+    hook_active: bool                 # the agent is already continuing because we said so
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionStart:
+    agent: str
+    cwd: str
+    model: str | None = None
+
+
+Event = ToolCall | StopRequest | SessionStart
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer, before any agent's protocol shapes it."""
+
+    allow: bool
+    reason: str = ""                  # for the model, when denied
+    warning: str = ""                 # for the person: why nothing was enforced
+    context: str = ""                 # for the model at session start: the task's path

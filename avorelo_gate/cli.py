@@ -75,6 +75,15 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
         return run_hook(list(args), environ)
 
+    @cli.command("agent-hook", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def agent_hook(args: tuple[str, ...]) -> int:
+        """What a coding agent's hooks call: AGENT (claude|codex|gemini|copilot|cline) EVENT
+        (pre-tool|stop|session-start), the agent's JSON on stdin (see README)."""
+        from avorelo_gate.agents.hook import run_agent_hook
+
+        return run_agent_hook(list(args), environ)
+
     @cli.command()
     def init() -> int:
         """Write a starting .avorelo/policy.yaml and .avorelo/task.yaml (never overwrites)."""
@@ -85,18 +94,39 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
             click.echo(f"{rel}: {what}")
         click.echo("next: avorelo-gate install   (plain git hooks), then commit the policy "
                    "with AVORELO_ALLOW_POLICY_CHANGE=1")
+        click.echo("coding agents: avorelo-gate install --agent claude   (or codex, gemini, "
+                   "copilot, cline) denies out-of-scope writes before they happen")
         return 0
 
     @cli.command()
     @click.option("--hook", "hooks", multiple=True, metavar="NAME", help="Only this hook "
                   "(repeatable).")
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
-    def install(hooks: tuple[str, ...], force: bool) -> int:
-        """Install the plain git hooks (respects core.hooksPath)."""
+    @click.option("--agent", "agents", multiple=True, metavar="AGENT",
+                  type=click.Choice(("claude", "codex", "gemini", "copilot", "cline")),
+                  help="Write this coding agent's project hook config instead (repeatable).")
+    @click.option("--uninstall", is_flag=True, help="With --agent: remove only what "
+                  "--agent added.")
+    def install(hooks: tuple[str, ...], force: bool, agents: tuple[str, ...],
+                uninstall: bool) -> int:
+        """Install the plain git hooks (respects core.hooksPath), or with --agent a coding
+        agent's hooks."""
         from avorelo_gate.adopt.install import install_hooks
         from avorelo_gate.git.repo import open_repo
 
         repo = open_repo(environ=environ)
+        if agents or uninstall:
+            from avorelo_gate.agents.config import configure
+
+            if not agents:
+                raise BadInputError("--uninstall needs --agent AGENT (the git hooks are "
+                                    "removed with rm)")
+            if not repo.toplevel:
+                raise BadInputError("install --agent needs a working tree")
+            for agent in dict.fromkeys(agents):
+                for made in configure(repo.toplevel, agent, uninstall):
+                    click.echo(f"{made.agent}: {made.path} {made.action}")
+            return 0
         for done in install_hooks(repo, hooks, force):
             extra = f" (previous hook kept at {done.backup})" if done.backup else ""
             click.echo(f"{done.hook}: {done.action} at {done.path}{extra}")

@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gate",),
     ("receipts",),
     ("router", "report"),
-    ("points", "adopt"),
+    ("points", "adopt", "agents"),
     ("commands",),
     ("cli",),
     ("main",),

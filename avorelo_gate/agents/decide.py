@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from avorelo_gate.agents.events import Decision, Event, SessionStart, StopRequest, ToolCall
-from avorelo_gate.agents.workspace import NothingToEnforce, Workspace, open_workspace
+from avorelo_gate.agents.workspace import (
+    NothingToEnforce,
+    Workspace,
+    observe_model,
+    open_workspace,
+)
 
 if TYPE_CHECKING:
     from avorelo_gate.task.declare import ResolvedTask
@@ -58,22 +63,6 @@ def _tool(call: ToolCall, environ: Mapping[str, str]) -> Decision:
     if not writes:
         return Decision(True)
     return judge_writes(ws, call.cwd, writes)
-
-
-def observe_model(ws: Workspace, agent: str, model: str | None) -> None:
-    """Record the model the agent's own payload names (for the next receipt)."""
-    if not model:
-        return
-    from avorelo_gate.errors import BadInputError
-    from avorelo_gate.task.active import ObservedModel, read_observed, write_observed
-
-    seen = ObservedModel(name=model.strip()[:200], agent=agent)
-    try:
-        if read_observed(ws.repo) == seen:
-            return
-    except BadInputError:
-        pass  # damaged state: what the agent says now replaces it
-    write_observed(ws.repo, seen)
 
 
 def judge_writes(ws: Workspace, cwd: str, paths: list[str]) -> Decision:
@@ -129,6 +118,12 @@ def _locate(ws: Workspace, cwd: str, named: str) -> list[str] | str:
                 return f"{shown} is inside .git; no task writes there."
             rels.append(lex_rel)
             break
+    from avorelo_gate.agents.config import is_agent_config
+
+    for rel in rels:
+        if is_agent_config(rel):
+            return (f"{shown} is where a coding agent reads its hooks (the gate among them); "
+                    "no task may change it. Leave it alone: a maintainer changes it.")
     return list(dict.fromkeys(rels))
 
 

@@ -6,7 +6,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from avorelo_gate.agents.events import Decision, StopRequest
-from avorelo_gate.agents.workspace import NothingToEnforce, Workspace, open_workspace
+from avorelo_gate.agents.workspace import (
+    NothingToEnforce,
+    Workspace,
+    observe_model,
+    open_workspace,
+)
 
 if TYPE_CHECKING:
     from avorelo_gate.result import TouchedFile
@@ -24,8 +29,6 @@ def decide_stop(event: StopRequest, environ: Mapping[str, str]) -> Decision:
         ws = open_workspace(event.cwd, environ)
     except NothingToEnforce as e:
         return Decision(True, warning=str(e))
-    from avorelo_gate.agents.decide import observe_model
-
     observe_model(ws, event.agent, event.model)
     if not ws.has_task:
         return Decision(True, warning="no active task and no .avorelo/task.yaml: nothing to "

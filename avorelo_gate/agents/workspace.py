@@ -83,3 +83,19 @@ def _load(repo: Repo, environ: Mapping[str, str]) -> Workspace:
     top = repo.toplevel or ""
     return Workspace(repo=repo, top=top, real_top=os.path.realpath(top), task=primary,
                      tasks=tuple(tasks), policy=policy, explicit_id=explicit)
+
+
+def observe_model(ws: Workspace, agent: str, model: str | None) -> None:
+    """Record the model the agent's own payload names (for the next receipt)."""
+    if not model:
+        return
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task.active import ObservedModel, read_observed, write_observed
+
+    seen = ObservedModel(name=model.strip()[:200], agent=agent)
+    try:
+        if read_observed(ws.repo) == seen:
+            return
+    except BadInputError:
+        pass  # damaged state: what the agent says now replaces it
+    write_observed(ws.repo, seen)

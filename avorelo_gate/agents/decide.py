@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from avorelo_gate.agents.events import Decision, Event, SessionStart, StopRequest, ToolCall
 from avorelo_gate.agents.workspace import (
@@ -17,13 +16,10 @@ from avorelo_gate.agents.workspace import (
     open_workspace,
 )
 
-if TYPE_CHECKING:
-    from avorelo_gate.task.declare import ResolvedTask
-
 # The engine's rules about a path; the others (budgets, proof) are about the whole change
 # and are judged at stop and at commit.
 PATH_RULES = ("policy-changed", "protected", "forbidden", "out-of-scope")
-MAX_SHOWN = 3
+MAX_SHOWN = 5
 
 
 def decide(event: Event, environ: Mapping[str, str]) -> Decision:
@@ -77,9 +73,7 @@ def judge_writes(ws: Workspace, cwd: str, paths: list[str]) -> Decision:
             judged.setdefault(rel, named)
     denials += _engine_denials(ws, judged)
     if denials:
-        shown = " ".join(denials[:MAX_SHOWN])
-        more = f" (and {len(denials) - MAX_SHOWN} more)" if len(denials) > MAX_SHOWN else ""
-        return Decision(False, reason=f"avorelo-gate denied this write: {shown}{more}")
+        return Decision(False, reason="avorelo-gate denied this write: " + " ".join(denials))
     if not ws.has_task:
         return Decision(True, warning="no active task and no .avorelo/task.yaml: only the "
                         "policy's protected paths are enforced (avorelo-gate task start ID)")
@@ -156,29 +150,35 @@ def _engine_denials(ws: Workspace, judged: dict[str, str]) -> list[str]:
     change = Change(base=ws.repo.head or ws.repo.empty_tree, head="WORKTREE", touched=touched,
                     snapshot=Snapshot(ws.repo, WORKTREE), base_commit=ws.repo.head,
                     mode="worktree")
-    found: dict[str, str] = {}
+    found: dict[str, str] = {}       # path -> the rule that denies it (first one found)
+    forbid: list[str] = []
     # Without a task the engine still applies the policy (protected, the policy file).
     for task in ws.tasks or (ResolvedTask(),):
         result = evaluate(change, task, ws.policy, Options(label="agent"))
         for v in result.violations:
             if v.rule in PATH_RULES and v.path is not None and v.path not in found:
-                found[v.path] = _explain(ws, v.rule, v.path, task)
-    return [found[p] for p in sorted(found)]
+                found[v.path] = "protected" if v.rule == "policy-changed" else v.rule
+                forbid += [f for f in task.forbid if f not in forbid]
+    return [_explain(ws, rule, [p for p in sorted(found) if found[p] == rule], forbid)
+            for rule in ("protected", "forbidden", "out-of-scope")
+            if rule in found.values()]
 
 
-def _explain(ws: Workspace, rule: str, path: str, task: ResolvedTask) -> str:
+def _explain(ws: Workspace, rule: str, paths: list[str], forbid: list[str]) -> str:
     from avorelo_gate.git.paths import display_path
 
-    shown = display_path(path)
+    shown = ", ".join(display_path(p) for p in paths[:MAX_SHOWN])
+    if len(paths) > MAX_SHOWN:
+        shown += f" (and {len(paths) - MAX_SHOWN} more)"
     tid = ws.task.id or "(unnamed)"
-    if rule in ("protected", "policy-changed"):
-        return (f"{shown} is protected by the repository policy; no task may change it. Leave "
+    if rule == "protected":
+        return (f"{shown}: protected by the repository policy; no task may change it. Leave "
                 "it alone: a maintainer changes it in a change of its own.")
     if rule == "forbidden":
-        return (f"{shown} is forbidden by task {tid} (forbid: {', '.join(task.forbid)}). "
-                "Do not write it; if it must change, ask for the task to be changed.")
+        return (f"{shown}: forbidden by task {tid} (forbid: {', '.join(forbid)}). Do not "
+                "write it; if it must change, ask for the task to be changed.")
     scope = _scope_text(ws)
-    return (f"{shown} is outside the scope of task {tid} ({scope}). Stay inside {scope}; if "
+    return (f"{shown}: outside the scope of task {tid} ({scope}). Stay inside {scope}; if "
             "this file is needed, ask for the task to be widened.")
 
 

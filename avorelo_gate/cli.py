@@ -193,10 +193,16 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
     @cli.command()
     @click.option("--keep", is_flag=True, help="Keep the throwaway repository.")
-    def demo(keep: bool) -> int:
+    @click.option("--agent", "agent", is_flag=True, help="A simulated coding-agent session "
+                  "through the hooks `install --agent claude` writes.")
+    def demo(keep: bool, agent: bool) -> int:
         """Show the whole flow on a throwaway repository."""
         from avorelo_gate.adopt.demo import run_demo
 
+        if agent:
+            from avorelo_gate.adopt.demo_agents import AGENT_STEPS
+
+            return run_demo(keep=keep, environ=environ, out=sys.stdout, steps=AGENT_STEPS)
         return run_demo(keep=keep, environ=environ, out=sys.stdout)
 
     # Everything after the command's name is the command's own: its options are not ours.

@@ -107,3 +107,14 @@ def test_install_agent_usage(repo: GitRepo) -> None:
 def test_init_mentions_the_agent_hooks(repo: GitRepo, tmp_path: Path) -> None:
     proc = repo.gate("init")
     assert proc.returncode == 0 and "install --agent claude" in proc.stdout
+
+
+def test_demo_agent_runs_a_session_through_the_installed_hooks(tmp_path: Path) -> None:
+    from conftest import run_gate
+
+    proc = run_gate("demo", "--agent", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "UNEXPECTED" not in proc.stdout
+    assert "outside the scope of task DEMO-A" in proc.stdout
+    assert "--no-verify skips the gate's hooks" in proc.stdout
+    assert "avorelo-gate prove --name tests" in proc.stdout

@@ -118,3 +118,18 @@ def test_demo_agent_runs_a_session_through_the_installed_hooks(tmp_path: Path) -
     assert "outside the scope of task DEMO-A" in proc.stdout
     assert "--no-verify skips the gate's hooks" in proc.stdout
     assert "avorelo-gate prove --name tests" in proc.stdout
+
+
+def test_the_readmes_agent_commands_run_as_written(repo: GitRepo) -> None:
+    import shlex
+
+    from test_readme import section, shell_lines
+
+    lines = shell_lines(section("Coding agents"))
+    assert lines and all(line.startswith("avorelo-gate install --agent") for line in lines)
+    for line in lines:
+        proc = repo.gate(*shlex.split(line)[1:])
+        assert proc.returncode == 0, (line, proc.stderr)
+    for rel in FILES.values():
+        assert (repo.path / rel).is_file(), rel
+    assert not (repo.path / ".clinerules").exists()   # the README's second line removed it

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from avorelo_gate.agents.events import Decision, Event, SessionStart, StopRequest, ToolCall
-from avorelo_gate.agents.workspace import (
-    NothingToEnforce,
-    Workspace,
-    observe_model,
-    open_workspace,
-)
+
+if TYPE_CHECKING:
+    from avorelo_gate.agents.workspace import Workspace
 
 # The engine's rules about a path; the others (budgets, proof) are about the whole change
 # and are judged at stop and at commit.
@@ -49,6 +47,8 @@ def _tool(call: ToolCall, environ: Mapping[str, str]) -> Decision:
             writes += patch_paths(command, call.agent)
     if refusal is None and not writes and call.model is None:
         return Decision(True)
+    from avorelo_gate.agents.workspace import NothingToEnforce, observe_model, open_workspace
+
     try:
         ws = open_workspace(call.cwd, environ)
     except NothingToEnforce as e:
@@ -194,6 +194,8 @@ def _scope_phrase(ws: Workspace) -> str:
 
 
 def _session_start(event: SessionStart, environ: Mapping[str, str]) -> Decision:
+    from avorelo_gate.agents.workspace import NothingToEnforce, observe_model, open_workspace
+
     try:
         ws = open_workspace(event.cwd, environ)
     except NothingToEnforce as e:

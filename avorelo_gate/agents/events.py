@@ -1,7 +1,10 @@
-"""What an agent's hook asks, as plain values: the same for every agent once parsed."""
+"""What an agent's hook asks, as plain values: the same for every agent once parsed.
+
+NamedTuples, not dataclasses: this runs on every tool call, and a read or a shell command
+needs nothing that would import ``dataclasses`` (and ``inspect`` with it)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 AGENTS = ("claude", "codex", "gemini", "copilot", "cline")
 EVENTS = ("pre-tool", "stop", "session-start")
@@ -11,8 +14,7 @@ class PayloadError(ValueError):
     """The payload is not the agent's JSON: denied with this one-line reason."""
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(NamedTuple):
     agent: str
     tool: str
     cwd: str
@@ -21,16 +23,14 @@ class ToolCall:
     model: str | None = None
 
 
-@dataclass(frozen=True)
-class StopRequest:
+class StopRequest(NamedTuple):
     agent: str
     cwd: str
     hook_active: bool                 # the agent is already continuing because we said so
     model: str | None = None
 
 
-@dataclass(frozen=True)
-class SessionStart:
+class SessionStart(NamedTuple):
     agent: str
     cwd: str
     model: str | None = None
@@ -39,8 +39,7 @@ class SessionStart:
 Event = ToolCall | StopRequest | SessionStart
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """The answer, before any agent's protocol shapes it."""
 
     allow: bool

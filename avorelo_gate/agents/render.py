@@ -7,14 +7,12 @@ stdout, except where the protocol wants a body. Warnings go where each agent sho
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from avorelo_gate.agents.events import Decision
 
 
-@dataclass(frozen=True)
-class Answer:
+class Answer(NamedTuple):
     exit_code: int
     stdout: str = ""
     stderr: str = ""

@@ -12,11 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.git.repo import Repo
-from avorelo_gate.task.declare import ResolvedTask
-from avorelo_gate.task.policy import Policy
+
+if TYPE_CHECKING:
+    from avorelo_gate.git.repo import Repo
+    from avorelo_gate.task.declare import ResolvedTask
+    from avorelo_gate.task.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def _load(repo: Repo, environ: Mapping[str, str]) -> Workspace:
         active = read_active(repo)
         explicit = active.id if active else None
     disk = resolve_task(Snapshot(repo, WORKTREE), explicit_id=explicit, environ=environ)
+    repo = _with_head_files(repo, explicit or environ.get("AVORELO_TASK", "").strip() or None)
     tasks = [disk] if disk.declared else []
     if repo.head:
         try:
@@ -83,6 +87,23 @@ def _load(repo: Repo, environ: Mapping[str, str]) -> Workspace:
     top = repo.toplevel or ""
     return Workspace(repo=repo, top=top, real_top=os.path.realpath(top), task=primary,
                      tasks=tuple(tasks), policy=policy, explicit_id=explicit)
+
+
+def _with_head_files(repo: Repo, task_id: str | None) -> Repo:
+    """``repo`` answering HEAD's policy and task files from one ``cat-file`` (this runs on
+    every write an agent makes: one git process fewer than asking for each)."""
+    if not repo.head:
+        return repo
+    from dataclasses import fields
+
+    from avorelo_gate.gate.prefetch import PrefetchedRepo
+    from avorelo_gate.git.repo import Repo as BaseRepo
+    from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR
+
+    paths = [POLICY_PATH, TASK_PATH, *([f"{TASKS_DIR}/{task_id}.yaml"] if task_id else [])]
+    names = [f"{repo.head}:{p}" for p in paths]
+    base = {f.name: getattr(repo, f.name) for f in fields(BaseRepo)}
+    return PrefetchedRepo(**base, objects=repo.cat_objects(names))
 
 
 def observe_model(ws: Workspace, agent: str, model: str | None) -> None:

@@ -25,7 +25,8 @@ def run_agent_hook(args: Sequence[str], environ: Mapping[str, str],
         (stdout or sys.stdout).write(USAGE + "\n")
         return 0
     if len(args) != 2 or args[0] not in AGENTS or args[1] not in EVENTS:
-        raise BadInputError(USAGE)
+        given = " ".join(repr(a) for a in args) or "nothing"
+        raise BadInputError(f"agent-hook: got {given}; {USAGE}")
     agent, event = args
     from avorelo_gate.agents.parse import MAX_PAYLOAD_BYTES, load_payload, parse_event
     from avorelo_gate.agents.render import render

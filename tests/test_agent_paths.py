@@ -187,3 +187,28 @@ def test_a_write_without_a_usable_path_is_denied(work: GitRepo,
     doc["tool_input"] = tool_input
     verdict, reason = ask(doc, "claude")
     assert verdict == "deny" and reason.startswith("avorelo-gate: claude:")
+
+
+def test_apply_patch_run_through_the_shell_is_judged_as_a_write(work: GitRepo) -> None:
+    doc = payload("codex", "pre_tool_shell", work.path)
+    doc["tool_input"]["command"] = ("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: "
+                                    "docs/sneaky.md\n+x\n*** End Patch\nEOF\n")
+    verdict, reason = ask(doc, "codex")
+    assert verdict == "deny" and "docs/sneaky.md" in reason
+
+
+def test_without_a_task_only_the_repositorys_guards_apply(repo: GitRepo,
+                                                          tmp_path: Path) -> None:
+    repo.write("README.md", "x\n")
+    repo.add()
+    repo.commit("init")
+    assert claude_write(repo, "docs/anything.md")[0] == "allow"
+    assert claude_write(repo, str(tmp_path / "scratch.txt"))[0] == "allow"
+    assert claude_write(repo, ".avorelo/policy.yaml")[0] == "deny"
+    assert claude_write(repo, ".git/hooks/pre-commit")[0] == "deny"
+
+
+def test_damaged_local_state_is_a_deny_naming_the_file(work: GitRepo) -> None:
+    (work.path / ".git" / "avorelo" / "active-task").write_text("{broken")
+    verdict, reason = claude_write(work, "src/x.py")
+    assert verdict == "deny" and "active-task" in reason and "\n" not in reason

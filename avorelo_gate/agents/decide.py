@@ -97,6 +97,8 @@ def _locate(ws: Workspace, cwd: str, named: str) -> list[str] | str:
     real = os.path.realpath(joined)
     real_rel = _inside(real, ws.real_top)
     if real_rel is None:
+        if not ws.has_task:
+            return []   # no task: the repository's own paths are all there is to guard
         return (f"{shown} is outside the repository {display_path(ws.top)}; write only inside "
                 f"it{_scope_phrase(ws)}.")
     for git_dir in {ws.repo.git_dir, ws.repo.common_dir, _hooks_dir(ws)}:

@@ -113,7 +113,10 @@ def observe_model(ws: Workspace, agent: str, model: str | None) -> None:
     from avorelo_gate.errors import BadInputError
     from avorelo_gate.task.active import ObservedModel, read_observed, write_observed
 
-    seen = ObservedModel(name=model.strip()[:200], agent=agent)
+    name = model.strip()[:200]
+    if not name.isprintable():
+        return   # a model id is a plain name; anything else is not worth recording
+    seen = ObservedModel(name=name, agent=agent)
     try:
         if read_observed(ws.repo) == seen:
             return

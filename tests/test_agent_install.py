@@ -133,3 +133,14 @@ def test_the_readmes_agent_commands_run_as_written(repo: GitRepo) -> None:
     for rel in FILES.values():
         assert (repo.path / rel).is_file(), rel
     assert not (repo.path / ".clinerules").exists()   # the README's second line removed it
+
+
+def test_cline_scripts_refuse_the_tool_when_the_gate_is_missing(repo: GitRepo) -> None:
+    import subprocess
+
+    assert repo.gate("install", "--agent", "cline").returncode == 0
+    script = repo.path / ".clinerules/hooks/PreToolUse"
+    proc = subprocess.run([str(script)], input=b"{}", capture_output=True, cwd=repo.path,
+                          env={"PATH": "/usr/bin:/bin"}, check=False)
+    doc = json.loads(proc.stdout)
+    assert proc.returncode == 0 and doc["cancel"] is True and "not on PATH" in doc["errorMessage"]

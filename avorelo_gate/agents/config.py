@@ -85,8 +85,16 @@ def is_agent_config(rel: str) -> bool:
 
 
 def cline_script(event: str) -> str:
+    # Cline goes ahead when a hook fails without JSON: without avorelo-gate, say so in
+    # Cline's own shape, and refuse the tool rather than let it through unchecked.
+    missing = json.dumps({"cancel": event == "pre-tool",
+                          "errorMessage" if event == "pre-tool" else "contextModification":
+                          "avorelo-gate is not on PATH (pip install avorelo-gate): the "
+                          "scope of the task cannot be checked"})
     return (f"#!/usr/bin/env sh\n{CLINE_MARKER}: cline {event}\n"
-            f"exec {_cmd('cline', event)}\n")
+            "if command -v avorelo-gate >/dev/null 2>&1; then\n"
+            f"    exec {_cmd('cline', event)}\n"
+            f"fi\necho '{missing}'\n")
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,15 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
         return run_hook(list(args), environ)
 
+    @cli.command("agent-hook", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def agent_hook(args: tuple[str, ...]) -> int:
+        """What a coding agent's hooks call: AGENT (claude|codex|gemini|copilot|cline) EVENT
+        (pre-tool|stop|session-start), the agent's JSON on stdin (see README)."""
+        from avorelo_gate.agents.hook import run_agent_hook
+
+        return run_agent_hook(list(args), environ)
+
     @cli.command(short_help="Write a starting policy and task (never overwrites).")
     @click.option("--pre-commit", "pre_commit", is_flag=True, help="Also write a "
                   ".pre-commit-config.yaml whose hooks run the avorelo-gate on PATH.")
@@ -95,19 +104,40 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
             click.echo(f"{rel}: {what}")
         for line in next_steps(repo, hooks_installed=False):
             click.echo(line)
+        click.echo("coding agents: avorelo-gate install --agent claude   (or codex, gemini, "
+                   "copilot, cline) denies out-of-scope writes before they happen")
         return 0
 
-    @cli.command(short_help="Install the plain git hooks (respects core.hooksPath).")
+    @cli.command(short_help="Install the plain git hooks, or a coding agent's hook config.")
     @click.option("--hook", "hooks", multiple=True, metavar="NAME", help="Only this hook "
                   "(repeatable).")
     @click.option("--force", is_flag=True, help="Replace a foreign hook (a backup is kept).")
-    def install(hooks: tuple[str, ...], force: bool) -> int:
-        """Install the plain git hooks (respects core.hooksPath)."""
+    @click.option("--agent", "agents", multiple=True, metavar="AGENT",
+                  type=click.Choice(("claude", "codex", "gemini", "copilot", "cline")),
+                  help="Write this coding agent's project hook config instead (repeatable).")
+    @click.option("--uninstall", is_flag=True, help="With --agent: remove only what "
+                  "--agent added.")
+    def install(hooks: tuple[str, ...], force: bool, agents: tuple[str, ...],
+                uninstall: bool) -> int:
+        """Install the plain git hooks (respects core.hooksPath), or with --agent a coding
+        agent's hooks."""
         from avorelo_gate.adopt.init import next_steps
         from avorelo_gate.adopt.install import install_hooks
         from avorelo_gate.git.repo import open_repo
 
         repo = open_repo(environ=environ)
+        if agents or uninstall:
+            from avorelo_gate.agents.config import configure
+
+            if not agents:
+                raise BadInputError("--uninstall needs --agent AGENT (the git hooks are "
+                                    "removed with rm)")
+            if not repo.toplevel:
+                raise BadInputError("install --agent needs a working tree")
+            for agent in dict.fromkeys(agents):
+                for made in configure(repo.toplevel, agent, uninstall):
+                    click.echo(f"{made.agent}: {made.path} {made.action}")
+            return 0
         for done in install_hooks(repo, hooks, force):
             extra = f" (previous hook kept at {done.backup})" if done.backup else ""
             click.echo(f"{done.hook}: {done.action} at {done.path}{extra}")
@@ -176,10 +206,16 @@ def build_cli(environ: Mapping[str, str]) -> click.Group:
 
     @cli.command()
     @click.option("--keep", is_flag=True, help="Keep the throwaway repository.")
-    def demo(keep: bool) -> int:
+    @click.option("--agent", "agent", is_flag=True, help="A simulated coding-agent session "
+                  "through the hooks `install --agent claude` writes.")
+    def demo(keep: bool, agent: bool) -> int:
         """Show the whole flow on a throwaway repository."""
         from avorelo_gate.adopt.demo import run_demo
 
+        if agent:
+            from avorelo_gate.adopt.demo_agents import AGENT_STEPS
+
+            return run_demo(keep=keep, environ=environ, out=sys.stdout, steps=AGENT_STEPS)
         return run_demo(keep=keep, environ=environ, out=sys.stdout)
 
     # Everything after the command's name is the command's own: its options are not ours.

@@ -59,6 +59,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = [a for a in args[:cut] if a != "--debug"] + args[cut:]
     if args[:1] == ["hook"]:
         return _guard(lambda: _hook_main(args[1:], env), debug)
+    if args[:1] == ["agent-hook"]:  # every agent tool call: no click either
+        return _guard(lambda: _agent_hook_main(args[1:], env), debug)
     return _guard(lambda: _click_main(args, env), debug)
 
 
@@ -66,6 +68,12 @@ def _hook_main(args: list[str], environ: Mapping[str, str]) -> int:
     from avorelo_gate.points.dispatch import run_hook
 
     return run_hook(args, environ)
+
+
+def _agent_hook_main(args: list[str], environ: Mapping[str, str]) -> int:
+    from avorelo_gate.agents.hook import run_agent_hook
+
+    return run_agent_hook(args, environ)
 
 
 def _click_main(args: list[str], environ: Mapping[str, str]) -> int:

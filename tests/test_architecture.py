@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("gate",),
     ("receipts",),
     ("router", "report"),
-    ("points", "adopt", "mcp_server"),
+    ("points", "adopt", "agents", "mcp_server"),
     ("commands",),
     ("cli",),
     ("main",),

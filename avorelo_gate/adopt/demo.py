@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from avorelo_gate.adopt.demo_repo import DemoRepo, demo_env
-from avorelo_gate.adopt.demo_route import ROUTER_STEPS
-from avorelo_gate.adopt.demo_steps import STEPS
 
 
-def run_demo(keep: bool, environ: Mapping[str, str], out: TextIO) -> int:
+def run_demo(keep: bool, environ: Mapping[str, str], out: TextIO,
+             steps: Sequence[Callable[[DemoRepo], None]] | None = None) -> int:
+    from avorelo_gate.adopt.demo_route import ROUTER_STEPS
+    from avorelo_gate.adopt.demo_steps import STEPS
+
     tmp = tempfile.mkdtemp(prefix="avorelo-demo-")
     try:
         home = os.path.join(tmp, "home")
@@ -26,7 +28,7 @@ def run_demo(keep: bool, environ: Mapping[str, str], out: TextIO) -> int:
         os.makedirs(path)
         d = DemoRepo(path=path, env=demo_env(environ, home), out=out)
         d.say(f"avorelo-gate demo in {path}")
-        for step in (*STEPS, *ROUTER_STEPS):
+        for step in (*STEPS, *ROUTER_STEPS) if steps is None else steps:
             step(d)
         d.say("")
         if d.failures:

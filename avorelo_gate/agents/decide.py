@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 # The engine's rules about a path; the others (budgets, proof) are about the whole change
 # and are judged at stop and at commit.
-PATH_RULES = ("policy-changed", "protected", "forbidden", "out-of-scope")
 MAX_SHOWN = 5
 
 
@@ -141,24 +140,16 @@ def _hooks_dir(ws: Workspace) -> str:
 def _engine_denials(ws: Workspace, judged: dict[str, str]) -> list[str]:
     if not judged:
         return []
-    from avorelo_gate.gate.engine import Options, evaluate
-    from avorelo_gate.git.change import Change
-    from avorelo_gate.git.snapshot import WORKTREE, Snapshot
-    from avorelo_gate.result import TouchedFile
+    from avorelo_gate.gate.engine import Options
+    from avorelo_gate.gate.paths import path_violations
     from avorelo_gate.task.declare import ResolvedTask
 
-    touched = tuple(TouchedFile(path=p, status="M", added=0, removed=0, binary=False)
-                    for p in sorted(judged))
-    change = Change(base=ws.repo.head or ws.repo.empty_tree, head="WORKTREE", touched=touched,
-                    snapshot=Snapshot(ws.repo, WORKTREE), base_commit=ws.repo.head,
-                    mode="worktree")
     found: dict[str, str] = {}       # path -> the rule that denies it (first one found)
     forbid: list[str] = []
     # Without a task the engine still applies the policy (protected, the policy file).
     for task in ws.tasks or (ResolvedTask(),):
-        result = evaluate(change, task, ws.policy, Options(label="agent"))
-        for v in result.violations:
-            if v.rule in PATH_RULES and v.path is not None and v.path not in found:
+        for v in path_violations(ws.repo, task, ws.policy, judged, Options(label="agent")):
+            if v.path is not None and v.path not in found:
                 found[v.path] = "protected" if v.rule == "policy-changed" else v.rule
                 forbid += [f for f in task.forbid if f not in forbid]
     return [_explain(ws, rule, [p for p in sorted(found) if found[p] == rule], forbid)

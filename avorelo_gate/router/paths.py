@@ -14,16 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from avorelo_gate.errors import BadInputError
-from avorelo_gate.gate.engine import evaluate, load_policy
-from avorelo_gate.git.change import Change
+from avorelo_gate.gate.engine import load_policy
+from avorelo_gate.gate.paths import path_violations
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import WORKTREE, Snapshot
-from avorelo_gate.result import TouchedFile
 from avorelo_gate.router.route import default_task_id
 from avorelo_gate.task.declare import resolve_task
 
 CHECK_PATHS_SCHEMA = "avorelo.check-paths/v1"
-PATH_RULES = ("out-of-scope", "forbidden", "protected", "policy-changed")
 
 
 def repo_relative(repo: Repo, path: str) -> str | None:
@@ -48,15 +46,10 @@ def check_paths(repo: Repo, task_id: str | None, paths: Sequence[str],
     task = resolve_task(Snapshot(repo, WORKTREE), explicit_id=explicit, environ=environ)
     policy = load_policy(repo, repo.head, Snapshot(repo, WORKTREE))
     rel = {p: repo_relative(repo, p) for p in paths}
-    inside = sorted({r for r in rel.values() if r is not None})
-    change = Change(base=repo.head or repo.empty_tree, head="WORKTREE",
-                    touched=tuple(TouchedFile(p, "M", 0, 0, False) for p in inside),
-                    snapshot=Snapshot(repo, WORKTREE), base_commit=repo.head, mode="worktree")
-    result = evaluate(change, task, policy)
     by_path: dict[str, list[dict[str, Any]]] = {}
-    for v in result.violations:
-        if v.rule in PATH_RULES and v.path is not None:
-            by_path.setdefault(v.path, []).append(v.to_dict())
+    for v in path_violations(repo, task, policy, (r for r in rel.values() if r is not None)):
+        assert v.path is not None
+        by_path.setdefault(v.path, []).append(v.to_dict())
     answers = []
     for given, r in rel.items():
         if r is None:

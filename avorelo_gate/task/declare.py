@@ -160,8 +160,12 @@ def find_task_file(snapshot: Snapshot, task_id: str | None,
             blob, data = found[path]
             tf = load_task_file(data, f"{path} ({where})" if where else path, blob)
             tf = TaskFile(path=path, blob=tf.blob, data=tf.data)
-            if path == TASK_PATH and task_id and tf.data.get("id") not in (None, task_id):
+            file_id = tf.data.get("id")
+            if path == TASK_PATH and task_id and file_id not in (None, task_id):
                 return None   # task.yaml is another task's file, not this one's
+            if path != TASK_PATH and file_id not in (None, task_id):
+                raise BadInputError(f"{tf.path if not where else f'{path} ({where})'}: id "
+                                    f"{file_id!r} does not match the file's name ({task_id})")
             return tf
     return None
 

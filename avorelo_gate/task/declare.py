@@ -160,8 +160,12 @@ def find_task_file(snapshot: Snapshot, task_id: str | None,
             blob, data = found[path]
             tf = load_task_file(data, f"{path} ({where})" if where else path, blob)
             tf = TaskFile(path=path, blob=tf.blob, data=tf.data)
-            if path == TASK_PATH and task_id and tf.data.get("id") not in (None, task_id):
+            file_id = tf.data.get("id")
+            if path == TASK_PATH and task_id and file_id not in (None, task_id):
                 return None   # task.yaml is another task's file, not this one's
+            if path != TASK_PATH and file_id not in (None, task_id):
+                raise BadInputError(f"{tf.path if not where else f'{path} ({where})'}: id "
+                                    f"{file_id!r} does not match the file's name ({task_id})")
             return tf
     return None
 
@@ -209,12 +213,13 @@ def resolve_task(snapshot: Snapshot, *, explicit_id: str | None = None,
     if declaration is not None and declaration.present:
         sources.append("trailer")
 
-    earlier: list[TaskFile | None] = []
+    # The operator's own --task-file is not the change's: nothing earlier narrows it.
+    earlier_at = [] if explicit_file else [*bases, parent] if parent else list(bases)
     if explicit_file:
         tf: TaskFile | None = read_task_file_from_disk(explicit_file)
     else:
         tf = find_task_file(snapshot, task_id)
-        earlier = _base_versions([*bases, parent] if parent else bases, task_id)
+    earlier = _base_versions(earlier_at, task_id)
     absent_at_base = not bases or any(e is None for e in earlier[:len(bases)])
     if tf is None:
         # A change cannot shed its task by deleting the file: the earlier version stands.
@@ -232,8 +237,7 @@ def resolve_task(snapshot: Snapshot, *, explicit_id: str | None = None,
              and e.blob != tf.blob}
     versions = [data, *older.values()] if tf is not None else []
     narrowed_by = tuple(f"{e.path} at {b.label}"
-                        for e, b in zip(earlier, [*bases, parent] if parent else bases,
-                                        strict=True)
+                        for e, b in zip(earlier, earlier_at, strict=True)
                         if e is not None and b is not None and tf is not None
                         and e.blob != tf.blob)
     restrict = combine(versions)

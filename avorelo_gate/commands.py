@@ -84,7 +84,7 @@ def receipt_verify(environ: Mapping[str, str], *, spec: str | None, fmt: str) ->
 def task(environ: Mapping[str, str], *, action: str, task_id: str | None, fmt: str) -> int:
     """``task start ID`` / ``task show`` / ``task stop``."""
     from avorelo_gate.git.repo import open_repo
-    from avorelo_gate.router.path import render_task_path, show_task, start_task, stop_task
+    from avorelo_gate.router.task_path import render_task_path, show_task, start_task, stop_task
 
     repo = open_repo(environ=environ)
     if action == "stop":
@@ -101,7 +101,7 @@ def check_paths(environ: Mapping[str, str], *, task_id: str | None,
     import json
 
     from avorelo_gate.git.repo import open_repo
-    from avorelo_gate.router.paths import check_paths as run_check_paths
+    from avorelo_gate.router.check_paths import check_paths as run_check_paths
 
     found = run_check_paths(open_repo(environ=environ), task_id, paths, environ)
     echo(json.dumps(found, indent=2, ensure_ascii=False) + "\n")

@@ -116,7 +116,7 @@ def test_missing_extra_is_one_line_and_exit_3(repo: GitRepo, tmp_path: Path) -> 
 def test_hooks_and_the_cli_never_import_the_sdk() -> None:
     code = ("import sys\n"
             "import avorelo_gate.cli, avorelo_gate.commands, avorelo_gate.points.dispatch\n"
-            "import avorelo_gate.router.path, avorelo_gate.router.env\n"
+            "import avorelo_gate.router.task_path, avorelo_gate.router.env\n"
             "import avorelo_gate.receipts.recording, avorelo_gate.points.commit_hooks\n"
             "assert not [m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')]\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

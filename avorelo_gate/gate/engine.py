@@ -16,7 +16,7 @@ from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.result import CheckResult, DiffSummary, Violation
 from avorelo_gate.task.declare import ResolvedTask
 from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
-from avorelo_gate.task.scope import Matcher
+from avorelo_gate.task.scope import FoldedMatcher, Matcher, fold_path
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,15 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     violations: list[Violation] = []
     warnings: list[str] = list(extra_warnings)
     notes: list[str] = []
-    protected = Matcher.compile(policy.protected)
-    forbid = Matcher.compile(task.forbid)
+    # Protected and forbidden paths fail closed on every checkout: compared case folded and
+    # NFC normalised as well as exactly (CONTRACT "Paths"); scope stays exact.
+    protected = FoldedMatcher.compile(policy.protected)
+    forbid = FoldedMatcher.compile(task.forbid)
     scopes = [Matcher.compile(s) for s in task.scopes()]
 
     for t in touched:
         p = t.path
-        if p == POLICY_PATH:
+        if p == POLICY_PATH or fold_path(p) == POLICY_PATH:
             if not options.allow_policy_change:
                 violations.append(Violation(
                     "policy-changed", "the policy is not part of any task", p,

@@ -12,6 +12,7 @@ task scope never pays for them), and each distinct list is compiled once per pro
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -196,3 +197,36 @@ def match_reference(patterns: Sequence[str], path: str) -> bool:
         if found:
             decided = bool(p.include)
     return decided
+
+
+def fold_path(text: str) -> str:
+    """A name as case-insensitive, normalising file systems see it: NFC, case folded.
+
+    macOS (HFS+/APFS) and Windows checkouts compare names without case, and HFS+ stores
+    them decomposed (NFD): ``src/Auth/keys/x`` and an NFD spelling of ``é`` land on the
+    same file as ``src/auth/keys/x`` and ``é``."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
+@dataclass(frozen=True)
+class FoldedMatcher:
+    """For rules that must fail closed (``protected``, ``forbid``): a path matches when it
+    matches as written or when its folded spelling matches the folded patterns."""
+
+    exact: Matcher
+    folded: Matcher
+
+    @classmethod
+    def compile(cls, patterns: Iterable[str]) -> FoldedMatcher:
+        pats = tuple(patterns)
+        return cls(Matcher.compile(pats), Matcher.compile(fold_path(p) for p in pats))
+
+    def match(self, path: str) -> bool:
+        if not self.exact:
+            return False
+        return self.exact.match(path) or self.folded.match(fold_path(path))
+
+    def __bool__(self) -> bool:
+        return bool(self.exact)

@@ -76,11 +76,12 @@ def own_environ(environ: Mapping[str, str]) -> dict[str, str]:
 
 def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckRequest,
                   environ: Mapping[str, str]) -> CheckedCommits:
-    """Each commit under the policy paired with it, in the order given."""
-    jobs = list({c.sha: (c, p) for c, p in jobs}.values())
+    """Each commit under the policy paired with it, in the order given. A commit paired with
+    several policies (pushed under several refs) is checked under each of them."""
+    jobs = list({(c.sha, p.blob): (c, p) for c, p in jobs}.values())
     if not jobs:
         return CheckedCommits((), {})
-    commits = [c for c, _ in jobs]
+    commits = list({c.sha: c for c, _ in jobs}.values())
     declarations, bad_trailers = _declarations(repo, commits)
     snapshots = _prefetch_task_files(repo, commits, declarations)
     entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
@@ -96,7 +97,7 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         result = check_change(repo, change, task, policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
-    credited = credit_from_receipts(repo, results, [c.sha for c in commits])
+    credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs])
     return CheckedCommits(credited, declarations)
 
 

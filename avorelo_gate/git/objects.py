@@ -85,6 +85,17 @@ class Objects(RepoBase):
     def has_tree(self, oid: str) -> bool:
         return self.git.run("cat-file", "-e", f"{oid}^{{tree}}", ok=(0, 1, 128)).returncode == 0
 
+    def entry_type(self, where: str, path: str) -> str | None:
+        """What a tree-ish holds at exactly ``path`` (``blob``, ``tree``, ``commit`` for a
+        submodule), or None when nothing is there; the object itself is not read."""
+        out = self.git.out("--literal-pathspecs", "ls-tree", "-z", "--full-tree", where, "--",
+                           path)
+        for rec in zsplit(out):
+            meta, name = rec.split(b"\t", 1)
+            if fsdecode(name) == path:
+                return meta.decode().split()[1]
+        return None
+
     def blob_entry(self, where: str, path: str) -> BlobEntry | None:
         """The entry at exactly ``path`` in the index (``where=":"``) or a tree-ish, when it
         is a blob (a file or a symlink): its mode, id and size."""

@@ -97,7 +97,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         result = check_change(repo, change, task, policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
-    credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs])
+    credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs], environ,
+                                    [p.receipts_signed for _, p in jobs])
     return CheckedCommits(credited, declarations)
 
 
@@ -171,6 +172,14 @@ def _for_commit(result: CheckResult, commit: Commit, bad_trailers: Violation | N
         notes = (*notes, f"merge commit: checked on the {result.diff.files} path(s) its "
                  "resolution changed (those that differ from every parent)")
     return replace(result, violations=violations, notes=notes)
+
+
+def exempt_merge(result: CheckResult, merges: set[str]) -> bool:
+    """Whether a merge commit owes no receipt. ``git merge`` runs no commit hooks, so a merge
+    cannot have one; it is exempt only when it brings no content of its own (no path differs
+    from every parent: its result touches nothing), its parents' commits being checked on
+    their own. A "merge" made with ``commit-tree`` whose tree holds new work is not."""
+    return result.head in merges and not result.touched
 
 
 def with_violations(result: CheckResult, extra: Sequence[Violation]) -> CheckResult:

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError
 from avorelo_gate.gate.assemble import CheckRequest
 from avorelo_gate.git.repo import Repo, open_repo
-from avorelo_gate.points.commits import Commit, check_commits, list_commits, with_violations
+from avorelo_gate.points.commits import (
+    Commit,
+    check_commits,
+    exempt_merge,
+    list_commits,
+    with_violations,
+)
 from avorelo_gate.points.push_policy import RefPolicy, push_guard, ref_policies
 from avorelo_gate.receipts.required import receipt_violations
 from avorelo_gate.result import CheckResult, DiffSummary, GateReport, Violation
@@ -211,9 +217,9 @@ def _with_receipts(repo: Repo, results: Sequence[CheckResult], plans: Sequence[_
                 for c in p.commits}
     if not required:
         return tuple(results)
-    # Merge commits are made by ``git merge``, which runs no commit hooks to record one.
     merges = {c.sha for p in plans for c in p.commits if c.is_merge}
-    wanted = [r.head for r in results if r.head in required and r.head not in merges]
+    wanted = list(dict.fromkeys(r.head for r in results if r.head in required
+                                and not exempt_merge(r, merges)))
     found = receipt_violations(repo, wanted, environ)
     return tuple(with_violations(r, found.get(r.head, ())) for r in results)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate.assemble import CheckRequest, allow_policy_change
 from avorelo_gate.gate.engine import Options, evaluate, load_policy
 from avorelo_gate.git.change import Change
@@ -29,7 +30,7 @@ from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.points.commits import Commit, touched_files
 from avorelo_gate.result import Violation
 from avorelo_gate.task.declare import ResolvedTask
-from avorelo_gate.task.policy import Policy
+from avorelo_gate.task.policy import POLICY_PATH, Policy
 
 # The rules a whole push is held to beyond its commits: the ones no task can grant.
 GUARDED_RULES = ("policy-changed", "protected")
@@ -42,6 +43,21 @@ class RefPolicy:
 
     def describe(self) -> str:
         return self.base or f"{self.policy.source} of the pushed root commit (a new repository)"
+
+
+def base_policy(repo: Repo, commit: str) -> Policy:
+    """The policy at a base commit, or exit 2 naming the file and the commit when it is
+    there but cannot be honoured (malformed: ``Policy.parse`` says so; not a readable file:
+    a submodule entry, a directory, a blob this clone lacks). Never the defaults in its
+    place: that would be a silent pass under no rules."""
+    policy = load_policy(repo, commit, None)
+    if policy.blob is None:
+        kind = repo.entry_type(commit, POLICY_PATH)
+        if kind is not None:
+            what = "a blob this repository does not have" if kind == "blob" else f"a {kind}"
+            raise BadInputError(f"{POLICY_PATH} at {commit[:12]}: cannot be read ({what}); "
+                                "the rules it sets cannot be honoured")
+    return policy
 
 
 def ref_policies(repo: Repo, remote_commit: str | None, commits: Sequence[Commit],
@@ -59,7 +75,7 @@ def ref_policies(repo: Repo, remote_commit: str | None, commits: Sequence[Commit
         roots = [c for c in commits if not c.parents]
         found = [RefPolicy(None, load_policy(repo, None, Snapshot(repo, r.sha))) for r in roots]
     else:
-        found = [RefPolicy(b, load_policy(repo, b, None)) for b in bases]
+        found = [RefPolicy(b, base_policy(repo, b)) for b in bases]
     unique: dict[str | None, RefPolicy] = {}
     for rp in found:
         unique.setdefault(rp.policy.blob, rp)

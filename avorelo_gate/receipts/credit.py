@@ -62,7 +62,7 @@ def credit(result: CheckResult, entries: Sequence[Mapping[str, Any]],
         changed = True
         proof.append(ProofStatus(
             p.requirement, "ok",
-            f"recorded ok in the verified receipt of {commit[:12]} (no local record here)",
+            f"recorded ok in the receipt of {commit[:12]} (verified; no local record here)",
             found.get("counts"), found.get("sha256"), found.get("tree"), spec=p.spec))
     if not changed:
         return result

@@ -176,3 +176,12 @@ def test_task_scope_trailer_keeps_repeated_patterns() -> None:
                               Trailer("Task-Scope", "src/a/**")], source="msg")
     assert found.scope == ("src/a/**", "!src/a/x", "src/a/**")
     assert Matcher.compile(found.scope).match("src/a/x")
+
+
+@pytest.mark.parametrize("pats", [
+    ["src/**"], ["src/**", "!src/keys/**", "src/keys/pub/**"], ["a b/**", "!a b/c/**"],
+    ["src/a-b.c/**", "src/**", "!src/**"], ["src/**", "é/**"], ["src/**", "*.py"]])
+@pytest.mark.parametrize("path", ["src/x", "src", "srcx/y", "src/keys/a", "src/keys/pub/a",
+                                  "a b/c/d", "a b/x", "src/a-b.c/x", "é/x", "src/k.py"])
+def test_plain_directory_lists_answer_as_pathspec(pats: list[str], path: str) -> None:
+    assert Matcher.compile(pats).match(path) == match_reference(pats, path)

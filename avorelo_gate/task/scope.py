@@ -100,6 +100,18 @@ _END = "(?:/|$)"
 MAX_MEMORY = 64 << 20
 
 
+_PLAIN_DIR = re.compile(r"\^((?:[\w./-]|\\[^\w])+)/", re.ASCII)
+
+
+def _plain_prefix(regex: str) -> str:
+    """``dir/`` when pathspec's regex is exactly ``^dir/`` with ``dir`` literal, else ''."""
+    found = _PLAIN_DIR.fullmatch(regex)
+    if found is None:
+        return ""
+    literal = re.sub(r"\\(.)", r"\1", found.group(1))
+    return literal + "/" if "^" + re.escape(literal) + "/" == regex else ""
+
+
 def _utf8(text: str) -> bytes:
     if text.isascii():
         return text.encode()
@@ -124,6 +136,11 @@ class Matcher:
     _set: Any = field(compare=False, repr=False)
     _includes: tuple[bool, ...] = field(compare=False, repr=False)
     _all_include: bool = field(compare=False, repr=False)
+    # When every pattern is a plain ``dir/**`` (pathspec's regex is exactly ``^dir/``, no
+    # repetition at all), the last matching prefix decides: no regex engine is needed, and
+    # a string comparison is linear too. (prefix, include), last pattern first.
+    _prefixes: tuple[tuple[str, bool], ...] | None = field(default=None, compare=False,
+                                                            repr=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> Matcher:
@@ -148,6 +165,7 @@ class Matcher:
         options.max_mem = MAX_MEMORY
         regex_set = re2.Set.SearchSet(options)
         includes: list[bool] = []
+        prefixes: list[tuple[str, bool]] | None = []
         # Every pattern is kept in its place, repeats included: order is meaning
         # (``src/a/**, !src/a/x, src/a/**`` includes src/a/x). Empty lines are skipped, as
         # PathSpec.from_lines skips them.
@@ -162,11 +180,21 @@ class Matcher:
             except re2.error as e:
                 raise BadInputError(f"pattern {p.pattern!r} cannot be matched: {e}") from e
             includes.append(bool(p.include))
+            if prefixes is not None:
+                prefixes.append((_plain_prefix(regex.pattern), bool(p.include)))
+                if not prefixes[-1][0]:
+                    prefixes = None
         if includes:
             regex_set.Compile()
-        return cls(pats, regex_set if includes else None, tuple(includes), all(includes))
+        return cls(pats, regex_set if includes else None, tuple(includes), all(includes),
+                   tuple(reversed(prefixes)) if prefixes else None)
 
     def match(self, path: str) -> bool:
+        if self._prefixes is not None:
+            for prefix, include in self._prefixes:
+                if path.startswith(prefix):
+                    return include
+            return False
         if self._set is None:
             return False
         found: list[int] | None = self._set.Match(_utf8(path))

@@ -45,6 +45,9 @@ class ProofStatus:
     sha256: str | None = None
     tree: str | None = None             # the content the proof ran against
     stale_paths: tuple[str, ...] = ()
+    # The requirement as declared, every field: a receipt's result is credited later only to
+    # a requirement equal to it in every field (min_tests, must_contain...), not by label.
+    spec: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"requirement": self.requirement, "status": self.status}
@@ -58,6 +61,8 @@ class ProofStatus:
             d["tree"] = self.tree
         if self.stale_paths:
             d["stale_paths"] = list(self.stale_paths)
+        if self.spec is not None:
+            d["spec"] = dict(self.spec)
         return d
 
 

@@ -362,6 +362,18 @@ def test_reusing_heads_message_is_not_an_amend(hooked: GitRepo) -> None:
     (["--", "--amend"], False),            # a pathspec
     (["-C", "HEAD"], False),
     ([], False),
+    # optional values are only ever attached (issue 12): -u takes no next argument
+    (["-u", "--amend"], True),
+    (["-uno", "--amend"], True),
+    (["-au", "--amend"], True),
+    (["--untracked-files", "--amend"], True),
+    (["-S", "--amend"], True),
+    (["--mess", "--amend"], False),       # --message abbreviated takes the next argument
+    (["--reuse", "HEAD", "--amend"], True),
+    (["-qvam", "--amend"], False),
+    (["-qva", "--amend"], True),
+    (["--no-am", "--amend"], True),
+    (["--amend", "--no-am"], False),
 ])
 def test_amend_is_read_from_git_commit_argv(args: list[str], amends: bool) -> None:
     from avorelo_gate.points.invocation import _amends, _subcommand_args

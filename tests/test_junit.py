@@ -364,3 +364,28 @@ def test_parse_junit_random_bytes_only_raise_invalid(data: bytes) -> None:
 @given(st.lists(XMLISH, max_size=60).map(b"".join))
 def test_parse_junit_xml_like_fragments_only_raise_invalid(data: bytes) -> None:
     check_only_invalid(data)
+
+
+# -- failures wherever the report puts them (issue 12) -----------------------------------------
+@pytest.mark.parametrize(("xml", "failures", "errors"), [
+    # Ant/Maven: a class set-up failure is an <error> directly under <testsuite>.
+    (b'<testsuite name="T" tests="1"><testcase name="a"/>'
+     b'<error message="setUpClass" type="RuntimeError"/></testsuite>', 0, 1),
+    (b'<testsuites><testsuite name="T" tests="1"><testcase name="a"/>'
+     b'<failure message="tearDown"/></testsuite></testsuites>', 1, 0),
+    # The suite says more than its testcases show: the difference counts.
+    (b'<testsuite name="T" tests="1" errors="2"><testcase name="a"/></testsuite>', 0, 2),
+    (b'<testsuites failures="3"><testsuite name="T" tests="1"><testcase name="a"/>'
+     b'</testsuite></testsuites>', 3, 0),
+    # Consistent attributes are not counted twice; lying low does not hide a failure.
+    (b'<testsuites failures="1"><testsuite tests="1" failures="1"><testcase name="a">'
+     b'<failure/></testcase></testsuite></testsuites>', 1, 0),
+    (b'<testsuite tests="2" failures="0"><testcase name="a"><failure/></testcase>'
+     b'<testcase name="b"/></testsuite>', 1, 0),
+    (b'<testsuite tests="1" failures="many"><testcase name="a"/></testsuite>', 0, 0),
+])
+def test_parse_junit_counts_suite_level_failures(xml: bytes, failures: int,
+                                                  errors: int) -> None:
+    counts = junit.parse_junit(xml)
+    assert (counts.failures, counts.errors) == (failures, errors)
+    assert counts.tests in (1, 2)

@@ -129,3 +129,59 @@ def test_matcher_last_pattern_decides() -> None:
     assert m.match("src/a.py")
     assert not m.match("src/keys/private.pem")
     assert m.match("src/keys/public.pem")
+
+
+# -- linear time and order (issue 12) ----------------------------------------------------------
+@pytest.mark.parametrize("pattern", ["*a*a*a*a*a*a*a*a*b", "**/*a*a*a*a*a*a*a*a*a*a*b/**",
+                                     "a*" * 200 + "b", "?*" * 300])
+def test_matcher_takes_linear_time_on_any_pattern(pattern: str) -> None:
+    import time
+
+    matcher = Matcher.compile([pattern, "!x"])
+    for name in ("a" * 100_000, "a/" * 20_000 + "a" * 50_000):
+        start = time.perf_counter()
+        matcher.match(name)
+        # A backtracking engine needs hours here; RE2 a few milliseconds (generous bound for
+        # a loaded machine).
+        assert time.perf_counter() - start < 2.0, pattern
+
+
+@pytest.mark.parametrize(("pats", "path", "expected"), [
+    (["src/a/**", "!src/a/x", "src/a/**"], "src/a/x", True),
+    (["src/a/**", "!src/a/x", "src/a/**", "!src/a/x"], "src/a/x", False),
+    (["!src/a/x", "src/a/**"], "src/a/x", True),
+])
+def test_matcher_keeps_repeated_patterns_in_order(pats: list[str], path: str,
+                                                  expected: bool) -> None:
+    assert Matcher.compile(pats).match(path) is expected
+    assert match_reference(pats, path) is expected
+
+
+@pytest.mark.parametrize(("pattern", "path"), [
+    ("src/**", "src/a\nb"), ("*.pem", "k\n.pem"), ("keys/", "a\nb/keys/x"), ("*.py", "a\nb/c.py")])
+def test_matcher_reads_a_newline_as_part_of_a_name(pattern: str, path: str) -> None:
+    # git names may hold a newline; pathspec's Python regexes stop at it (a protected
+    # directory would let such a name through).
+    assert Matcher.compile([pattern]).match(path)
+
+
+def test_matcher_does_not_match_before_a_final_newline() -> None:
+    assert not Matcher.compile(["*.py"]).match("a.py\n")
+
+
+def test_task_scope_trailer_keeps_repeated_patterns() -> None:
+    from avorelo_gate.task.trailers import Trailer, declaration_from
+
+    found = declaration_from([Trailer("Task-Scope", "src/a/**, !src/a/x"),
+                              Trailer("Task-Scope", "src/a/**")], source="msg")
+    assert found.scope == ("src/a/**", "!src/a/x", "src/a/**")
+    assert Matcher.compile(found.scope).match("src/a/x")
+
+
+@pytest.mark.parametrize("pats", [
+    ["src/**"], ["src/**", "!src/keys/**", "src/keys/pub/**"], ["a b/**", "!a b/c/**"],
+    ["src/a-b.c/**", "src/**", "!src/**"], ["src/**", "é/**"], ["src/**", "*.py"]])
+@pytest.mark.parametrize("path", ["src/x", "src", "srcx/y", "src/keys/a", "src/keys/pub/a",
+                                  "a b/c/d", "a b/x", "src/a-b.c/x", "é/x", "src/k.py"])
+def test_plain_directory_lists_answer_as_pathspec(pats: list[str], path: str) -> None:
+    assert Matcher.compile(pats).match(path) == match_reference(pats, path)

@@ -18,7 +18,7 @@ from avorelo_gate.git.repo import Repo
 from avorelo_gate.result import CheckResult, GateReport, ProofStatus, Violation
 from avorelo_gate.task.approvals import evaluate_approvals, evaluate_tools, tools_record
 from avorelo_gate.task.declare import ResolvedTask, resolve_task
-from avorelo_gate.task.policy import Policy
+from avorelo_gate.task.policy import POLICY_PATH, Policy
 from avorelo_gate.task.trailers import (
     TrailerDeclaration,
     commit_trailers,
@@ -137,8 +137,7 @@ def request_task(repo: Repo, change: Change, req: CheckRequest, environ: Mapping
 def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
                  req: CheckRequest, environ: Mapping[str, str]) -> CheckResult:
     """The engine plus the checks that read beyond the diff (proof, context, approvals)."""
-    # A root commit has no earlier rules to escape: its policy is where the rules begin.
-    root = change.base == repo.empty_tree
+    root = _begins_the_rules(repo, change, policy)
     options = Options(allow_policy_change=allow_policy_change(req, environ) or root,
                       message_known=req.message_known, adoption=req.adoption,
                       label=change.mode if change.mode in ("staged", "worktree", "range")
@@ -156,6 +155,17 @@ def check_change(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
     result = evaluate(change, task, policy, options,
                       extra_violations=path_violations + proof_violations)
     return replace(result, extra={**result.extra, **path_extra}, proof=proof_statuses)
+
+
+def _begins_the_rules(repo: Repo, change: Change, policy: Policy) -> bool:
+    """A root commit may bring a policy only where the base has none (a new repository, whose
+    policy is the root's own): never when judged under a history that has one."""
+    if change.base != repo.empty_tree:
+        return False
+    if policy.blob is None:
+        return True
+    own = change.snapshot.read([POLICY_PATH]).get(POLICY_PATH)
+    return own is not None and own[0] == policy.blob
 
 
 def _task_path_checks(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,

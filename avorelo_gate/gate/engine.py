@@ -15,7 +15,7 @@ from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.result import CheckResult, DiffSummary, TouchedFile, Violation
 from avorelo_gate.task.declare import ResolvedTask, is_task_file
 from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
-from avorelo_gate.task.scope import Matcher
+from avorelo_gate.task.scope import FoldedMatcher, Matcher, fold_path
 
 
 @dataclass(frozen=True)
@@ -107,16 +107,18 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
     violations: list[Violation] = []
     warnings: list[str] = list(extra_warnings)
     notes: list[str] = []
-    protected = Matcher.compile(policy.protected)
-    forbid = Matcher.compile(task.forbid)
+    # Protected and forbidden paths fail closed on every checkout: compared case folded and
+    # NFC normalised as well as exactly (CONTRACT "Paths"); scope stays exact.
+    protected = FoldedMatcher.compile(policy.protected)
+    forbid = FoldedMatcher.compile(task.forbid)
     scopes = [Matcher.compile(s) for s in task.scopes()]
     # A change of task files only is planning: it needs no task of its own (contract 0.2).
     planning = bool(touched) and all(is_task_file(t.path) for t in touched)
 
     for t in touched:
         p = t.path
-        if p == POLICY_PATH:
-            if options.adoption and adopts(t, policy):
+        if p == POLICY_PATH or fold_path(p) == POLICY_PATH:
+            if options.adoption and p == POLICY_PATH and adopts(t, policy):
                 notes.append(ADOPTION_NOTE)
             elif not options.allow_policy_change:
                 violations.append(Violation(

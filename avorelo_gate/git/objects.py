@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git.base import RepoBase
-from avorelo_gate.git.paths import fsdecode, top_literal, zsplit
-from avorelo_gate.git.process import PINNED_CONFIG
+from avorelo_gate.git.paths import display_path, fsdecode, fsencode, top_literal, zsplit
+from avorelo_gate.git.process import PINNED_CONFIG, Git
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class Objects(RepoBase):
             except FileNotFoundError:
                 os.unlink(tmp)  # no index yet: git reads a missing index file as empty
             git = dataclasses.replace(self.git, env={**self.git.env, "GIT_INDEX_FILE": tmp})
+            _unflag(git, self.toplevel)
             git.run("add", "-u", "--", ":/")
             return git.out("write-tree").decode().strip()
         except OSError as e:
@@ -83,6 +84,17 @@ class Objects(RepoBase):
 
     def has_tree(self, oid: str) -> bool:
         return self.git.run("cat-file", "-e", f"{oid}^{{tree}}", ok=(0, 1, 128)).returncode == 0
+
+    def entry_type(self, where: str, path: str) -> str | None:
+        """What a tree-ish holds at exactly ``path`` (``blob``, ``tree``, ``commit`` for a
+        submodule), or None when nothing is there; the object itself is not read."""
+        out = self.git.out("--literal-pathspecs", "ls-tree", "-z", "--full-tree", where, "--",
+                           path)
+        for rec in zsplit(out):
+            meta, name = rec.split(b"\t", 1)
+            if fsdecode(name) == path:
+                return meta.decode().split()[1]
+        return None
 
     def blob_entry(self, where: str, path: str) -> BlobEntry | None:
         """The entry at exactly ``path`` in the index (``where=":"``) or a tree-ish, when it
@@ -178,6 +190,36 @@ class Objects(RepoBase):
             found = len(fields) == 3 and not line.endswith((" missing", " ambiguous"))
             result[name] = (fields[0], fields[1]) if found else None
         return result
+
+
+def _unflag(git: Git, toplevel: str | None) -> None:
+    """Clear skip-worktree and assume-unchanged in a throwaway index, so that ``add -u``
+    reads those files from disk; refuse when a flagged file is not on disk at all (a sparse
+    checkout's, or one deleted behind git's back): no command saw the index's version."""
+    skip: list[str] = []
+    assumed: list[str] = []
+    for entry in zsplit(git.out("ls-files", "-v", "-z", "--full-name", "--", ":/")):
+        tag, path = entry[:1], fsdecode(entry[2:])
+        if tag == b"S":
+            skip.append(path)
+        elif tag.islower():
+            assumed.append(path)
+    if not skip and not assumed:
+        return
+    missing = [p for p in (*skip, *assumed)
+               if not os.path.lexists(os.path.join(toplevel or ".", *p.split("/")))]
+    if missing:
+        shown = ", ".join(display_path(p) for p in missing[:5])
+        raise BadInputError(
+            f"{len(missing)} tracked file(s) flagged skip-worktree or assume-unchanged "
+            f"are not on disk ({shown}): the command could not see the content being "
+            "committed; restore them first (git sparse-checkout disable, or git update-index "
+            "--no-skip-worktree --no-assume-unchanged -- PATH && git checkout -- PATH)")
+    for flag, paths in (("--no-skip-worktree", skip), ("--no-assume-unchanged", assumed)):
+        if paths:
+            # One update-index per flag: given together, only the last one applies.
+            git.run("update-index", flag, "-z", "--stdin",
+                    input=b"".join(fsencode(p) + b"\0" for p in paths))
 
 
 def batch_input(names: Sequence[str]) -> bytes:

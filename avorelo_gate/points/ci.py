@@ -28,7 +28,6 @@ from dataclasses import dataclass, replace
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.annotate import add_first_lines
 from avorelo_gate.gate.assemble import CheckRequest, check_change
-from avorelo_gate.gate.engine import load_policy
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
@@ -36,11 +35,13 @@ from avorelo_gate.points.commits import (
     CheckedCommits,
     Commit,
     check_commits,
+    exempt_merge,
     list_commits,
     own_environ,
     touched_files,
     with_violations,
 )
+from avorelo_gate.points.push_policy import base_policy
 from avorelo_gate.receipts.credit import credit_from_receipts
 from avorelo_gate.receipts.required import receipt_violations
 from avorelo_gate.result import CheckResult, GateReport
@@ -68,9 +69,8 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     merge_base = _merge_base(repo, base, head, req)
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
-    policy = load_policy(repo, merge_base, None)
-    req = replace(req, adoption=policy.blob is None and load_policy(repo, base, None).blob
-                  is None)
+    policy = base_policy(repo, merge_base)
+    req = replace(req, adoption=policy.blob is None and base_policy(repo, base).blob is None)
     check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
                              signals=True, adoption=req.adoption)
     checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
@@ -116,9 +116,8 @@ def _with_receipts(repo: Repo, results: Sequence[CheckResult], commits: Sequence
                    policy: Policy, environ: Mapping[str, str]) -> tuple[CheckResult, ...]:
     if not policy.receipts_required:
         return tuple(results)
-    # ``git merge`` runs no commit hooks, so a merge commit has no receipt to demand; what it
-    # changed on its own is in the range check.
-    wanted = [c.sha for c in commits if not c.is_merge]
+    merges = {c.sha for c in commits if c.is_merge}
+    wanted = list(dict.fromkeys(r.head for r in results if not exempt_merge(r, merges)))
     found = receipt_violations(repo, wanted, environ)
     return tuple(with_violations(r, found.get(r.head, ())) for r in results)
 
@@ -138,7 +137,8 @@ def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commi
     result = _covered_by_commits(result, checked.results,
                                  several_tasks=len(_task_ids(checked.results)) > 1)
     # The range ends in head's tree: head's receipt recorded the proof for exactly that.
-    result = credit_from_receipts(repo, [result], [head])[0]
+    result = credit_from_receipts(repo, [result], [head], environ,
+                                  [policy.receipts_signed])[0]
     notes = list(result.notes)
     if not commits:
         notes.append(f"no commits between the merge base {merge_base[:12]} and head "

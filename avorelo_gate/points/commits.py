@@ -78,14 +78,15 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
                   environ: Mapping[str, str],
                   task_bases: Mapping[str, Sequence[str | None]] | None = None) -> \
         CheckedCommits:
-    """Each commit under the policy paired with it, in the order given. ``task_bases``: for
-    each commit, the point's base(s) its task is judged from (the remote's old tip of every
-    ref that carries it; the merge base in ci); None among them is "no base" (a new
-    repository). The commit's parent narrows its task too (task/declare.py)."""
-    jobs = list({c.sha: (c, p) for c, p in jobs}.values())
+    """Each commit under the policy paired with it, in the order given. A commit paired with
+    several policies (pushed under several refs) is checked under each of them.
+    ``task_bases``: for each commit, the point's base(s) its task is judged from (the remote's
+    old tip of every ref that carries it; the merge base in ci); None among them is "no base"
+    (a new repository). The commit's parent narrows its task too (task/declare.py)."""
+    jobs = list({(c.sha, p.blob): (c, p) for c, p in jobs}.values())
     if not jobs:
         return CheckedCommits((), {})
-    commits = [c for c, _ in jobs]
+    commits = list({c.sha: c for c, _ in jobs}.values())
     declarations, bad_trailers = _declarations(repo, commits)
     given = task_bases or {}
     bases = {c.sha: _task_base_revs(c, given.get(c.sha)) for c in commits}
@@ -105,7 +106,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         result = check_change(repo, change, task, policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
-    credited = credit_from_receipts(repo, results, [c.sha for c in commits])
+    credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs], environ,
+                                    [p.receipts_signed for _, p in jobs])
     return CheckedCommits(credited, declarations)
 
 
@@ -191,6 +193,14 @@ def _for_commit(result: CheckResult, commit: Commit, bad_trailers: Violation | N
         notes = (*notes, f"merge commit: checked on the {result.diff.files} path(s) its "
                  "resolution changed (those that differ from every parent)")
     return replace(result, violations=violations, notes=notes)
+
+
+def exempt_merge(result: CheckResult, merges: set[str]) -> bool:
+    """Whether a merge commit owes no receipt. ``git merge`` runs no commit hooks, so a merge
+    cannot have one; it is exempt only when it brings no content of its own (no path differs
+    from every parent: its result touches nothing), its parents' commits being checked on
+    their own. A "merge" made with ``commit-tree`` whose tree holds new work is not."""
+    return result.head in merges and not result.touched
 
 
 def with_violations(result: CheckResult, extra: Sequence[Violation]) -> CheckResult:

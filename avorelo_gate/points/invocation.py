@@ -14,12 +14,25 @@ import os
 
 MAX_DEPTH = 12
 
-# git-commit(1) options that take the next argument as their value (when not given "=value").
-_VALUE_OPTIONS = {
-    "-m", "--message", "-F", "--file", "-c", "--reedit-message", "-C", "--reuse-message",
-    "--fixup", "--squash", "--author", "--date", "--cleanup", "-t", "--template",
-    "--pathspec-from-file", "--trailer", "-u", "--untracked-files",
-}
+# git-commit(1)'s options, read as git's parse-options reads them (builtin/commit.c): a
+# required value is the next argument unless attached (``-mMSG``, ``--message=MSG``); an
+# optional value (``-u[MODE]``, ``-S[KEY]``, ``--untracked-files[=MODE]``) is only ever
+# attached, so ``git commit -u --amend`` amends. Long options may be abbreviated to any
+# unambiguous prefix.
+_SHORT_REQUIRED = frozenset("mFcCt")
+_SHORT_OPTIONAL = frozenset("uS")
+_LONG_REQUIRED = frozenset({
+    "--message", "--file", "--reedit-message", "--reuse-message", "--fixup", "--squash",
+    "--author", "--date", "--cleanup", "--template", "--pathspec-from-file", "--trailer"})
+_LONG_FLAGS = frozenset({
+    "--all", "--patch", "--reset-author", "--short", "--branch", "--porcelain", "--long",
+    "--null", "--signoff", "--no-signoff", "--no-verify", "--verify", "--allow-empty",
+    "--allow-empty-message", "--edit", "--no-edit", "--amend", "--no-amend",
+    "--no-post-rewrite", "--include", "--only", "--pathspec-file-nul", "--untracked-files",
+    "--verbose", "--quiet", "--dry-run", "--status", "--no-status", "--gpg-sign",
+    "--no-gpg-sign", "--interactive", "--ahead-behind", "--no-ahead-behind",
+    "--post-rewrite", "--no-all", "--no-include", "--no-only", "--no-patch",
+    "--no-interactive", "--no-quiet", "--no-verbose"})
 # git(1) options before the subcommand that take the next argument as their value.
 _GLOBAL_VALUE_OPTIONS = {"-c", "-C", "--git-dir", "--work-tree", "--namespace",
                          "--config-env", "--exec-path", "--super-prefix"}
@@ -89,26 +102,40 @@ def _subcommand_args(args: list[str]) -> list[str] | None:
     return None
 
 
+def _long_option(arg: str) -> str | None:
+    """The long option ``arg`` names (itself, or the one it is a unique prefix of)."""
+    name = arg.split("=", 1)[0]
+    if name in _LONG_REQUIRED or name in _LONG_FLAGS:
+        return name
+    found = [o for o in (*_LONG_REQUIRED, *_LONG_FLAGS) if o.startswith(name)]
+    return found[0] if len(found) == 1 else None
+
+
 def _amends(args: list[str]) -> bool:
     amend = False
     i = 0
     while i < len(args):
         arg = args[i]
+        i += 1
         if arg == "--":
             break
-        if arg in _VALUE_OPTIONS:
-            i += 2   # its value may be anything, "--amend" included
-            continue
-        if len(arg) >= 4 and "--amend".startswith(arg):       # git accepts unique prefixes
-            amend = True
-        elif len(arg) >= 7 and "--no-amend".startswith(arg):
-            amend = False
-        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
-            # bundled short options: "-am" is -a -m; a value-taking one ends the bundle
+        if arg.startswith("--"):
+            option = _long_option(arg)
+            if option in _LONG_REQUIRED and "=" not in arg:
+                i += 1   # its value is the next argument, "--amend" included
+            elif option == "--amend":
+                amend = True
+            elif option == "--no-amend":
+                amend = False
+        elif arg.startswith("-") and len(arg) > 1:
+            # A cluster: "-am" is -a -m; an option with a value ends it, the rest of the
+            # cluster being that value ("-mx", "-uno"), or the next argument when nothing
+            # of the cluster is left and the value is required.
             for j, ch in enumerate(arg[1:], 1):
-                if f"-{ch}" in _VALUE_OPTIONS:
+                if ch in _SHORT_REQUIRED:
                     if j == len(arg) - 1:
-                        i += 1   # its value is the next argument
+                        i += 1
                     break
-        i += 1
+                if ch in _SHORT_OPTIONAL:
+                    break
     return amend

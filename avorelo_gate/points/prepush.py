@@ -18,13 +18,17 @@ from dataclasses import dataclass
 
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError
 from avorelo_gate.gate.assemble import CheckRequest
-from avorelo_gate.gate.engine import load_policy
 from avorelo_gate.git.repo import Repo, open_repo
-from avorelo_gate.git.snapshot import Snapshot
-from avorelo_gate.points.commits import Commit, check_commits, list_commits, with_violations
+from avorelo_gate.points.commits import (
+    Commit,
+    check_commits,
+    exempt_merge,
+    list_commits,
+    with_violations,
+)
+from avorelo_gate.points.push_policy import RefPolicy, push_guard, ref_policies
 from avorelo_gate.receipts.required import receipt_violations
-from avorelo_gate.result import CheckResult, DiffSummary, GateReport
-from avorelo_gate.task.policy import Policy
+from avorelo_gate.result import CheckResult, DiffSummary, GateReport, Violation
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 MAX_STDIN_BYTES = 16 * 1024 * 1024
@@ -118,10 +122,19 @@ def pre_push(args: list[str], environ: Mapping[str, str]) -> GateReport | int:
 @dataclass(frozen=True)
 class _Plan:
     ref: PushedRef
+    local: str                          # the commit the ref will point at
     commits: tuple[Commit, ...]
-    policy: Policy
-    policy_from: str          # the commit the policy was read at (a root commit: its own)
-    task_base: str | None = None   # where tasks are judged from (None: no base, a first push)
+    policies: tuple[RefPolicy, ...]     # every policy the ref is judged under (points/push_policy)
+
+    @property
+    def policy_from(self) -> str:
+        return ", ".join(p.describe() for p in self.policies)
+
+    @property
+    def task_bases(self) -> list[str | None]:
+        """Where the ref's tasks are judged from: the remote-side commits its policies were
+        read at (None: a new repository, whose root brings its own)."""
+        return [rp.base for rp in self.policies]
 
 
 def check_push(repo: Repo, target: PushTarget, refs: Sequence[PushedRef],
@@ -131,16 +144,27 @@ def check_push(repo: Repo, target: PushTarget, refs: Sequence[PushedRef],
         notes.append(f"remote {target.remote!r} is a URL, not a configured remote: checking "
                      "commits not on any remote-tracking branch")
     peeled = _peel(repo, refs)
+    remote_tips = tuple(repo.rev_list("--no-walk", target.not_on_remote()))
     plans = []
     for ref in refs:
-        plan = _plan(repo, target, ref, peeled, notes)
+        plan = _plan(repo, target, ref, peeled, notes, remote_tips)
         if plan is not None:
             plans.append(plan)
-    jobs = [(c, p.policy) for p in plans for c in p.commits]
+    # A commit carried by several refs is judged under each ref's policy, never only one.
+    jobs = [(c, rp.policy) for p in plans for rp in p.policies for c in p.commits]
     checked = check_commits(repo, jobs, CheckRequest(mode="commit"), environ,
                             task_bases=_task_bases(plans))
     results = _with_receipts(repo, checked.results, plans, environ)
-    return GateReport(overall=_summary(refs, plans, results, notes), commits=results)
+    seen = {(v.rule, v.path) for r in results for v in r.violations}
+    guarded: list[Violation] = []
+    for p in plans:
+        for rp in p.policies:
+            for v in push_guard(repo, p.ref.remote_ref, p.local, rp, environ):
+                if (v.rule, v.path) not in seen:
+                    seen.add((v.rule, v.path))
+                    guarded.append(v)
+    overall = with_violations(_summary(refs, plans, results, notes), guarded)
+    return GateReport(overall=overall, commits=results)
 
 
 def _peel(repo: Repo, refs: Sequence[PushedRef]) -> dict[str, tuple[str, str] | None]:
@@ -153,7 +177,8 @@ def _peel(repo: Repo, refs: Sequence[PushedRef]) -> dict[str, tuple[str, str] | 
 
 
 def _plan(repo: Repo, target: PushTarget, ref: PushedRef,
-          peeled: Mapping[str, tuple[str, str] | None], notes: list[str]) -> _Plan | None:
+          peeled: Mapping[str, tuple[str, str] | None], notes: list[str],
+          remote_tips: Sequence[str]) -> _Plan | None:
     if ref.deletes:
         notes.append(f"{ref.remote_ref}: deleted on the remote, nothing to check")
         return None
@@ -175,19 +200,19 @@ def _plan(repo: Repo, target: PushTarget, ref: PushedRef,
     if not commits:
         notes.append(f"{ref.remote_ref}: every commit is already on the remote")
         return None
-    policy, where = _push_policy(repo, remote_commit, commits[0])
-    task_base = remote_commit or (commits[0].parents[0] if commits[0].parents else None)
-    return _Plan(ref, commits, policy, where, task_base)
+    policies = ref_policies(repo, remote_commit, commits, remote_tips)
+    return _Plan(ref, local[0], commits, tuple(policies))
 
 
 def _task_bases(plans: Sequence[_Plan]) -> dict[str, list[str | None]]:
-    """Each commit's task is judged from the remote's old tip of every ref that carries it: a
+    """Each commit's task is judged from the remote-side base of every ref that carries it: a
     task file absent at any of them is self-declared, and every version there narrows it."""
     bases: dict[str, list[str | None]] = {}
     for plan in plans:
         for c in plan.commits:
-            if plan.task_base not in bases.setdefault(c.sha, []):
-                bases[c.sha].append(plan.task_base)
+            for base in plan.task_bases:
+                if base not in bases.setdefault(c.sha, []):
+                    bases[c.sha].append(base)
     return bases
 
 
@@ -209,23 +234,15 @@ def _target_kind(repo: Repo, oid: str) -> str:
     return peeled[1] if peeled else "missing object"
 
 
-def _push_policy(repo: Repo, remote_commit: str | None, first: Commit) -> tuple[Policy, str]:
-    """The policy on the remote's side: at the remote's commit, or where the new commits
-    start (the oldest one's parent). A first push has no other side: its root's own."""
-    base = remote_commit or (first.parents[0] if first.parents else None)
-    if base is not None:
-        return load_policy(repo, base, None), base
-    return load_policy(repo, None, Snapshot(repo, first.sha)), f"{first.sha} (a root commit)"
-
-
 def _with_receipts(repo: Repo, results: Sequence[CheckResult], plans: Sequence[_Plan],
                    environ: Mapping[str, str]) -> tuple[CheckResult, ...]:
-    required = {c.sha for p in plans if p.policy.receipts_required for c in p.commits}
+    required = {c.sha for p in plans if any(rp.policy.receipts_required for rp in p.policies)
+                for c in p.commits}
     if not required:
         return tuple(results)
-    # Merge commits are made by ``git merge``, which runs no commit hooks to record one.
     merges = {c.sha for p in plans for c in p.commits if c.is_merge}
-    wanted = [r.head for r in results if r.head in required and r.head not in merges]
+    wanted = list(dict.fromkeys(r.head for r in results if r.head in required
+                                and not exempt_merge(r, merges)))
     found = receipt_violations(repo, wanted, environ)
     return tuple(with_violations(r, found.get(r.head, ())) for r in results)
 
@@ -241,8 +258,9 @@ def _summary(refs: Sequence[PushedRef], plans: Sequence[_Plan],
     failed = {r.head for r in results if r.verdict != "pass"}
     for p in plans:
         bad = sum(1 for c in p.commits if c.sha in failed)
-        policy = ("defaults: no policy file" if p.policy.blob is None
-                  else f"policy at {p.policy_from[:12]}")
+        policy = "; ".join("defaults: no policy file" if rp.policy.blob is None
+                           else f"policy at {rp.base[:12]}" if rp.base else rp.describe()
+                           for rp in p.policies)
         notes.append(f"{p.ref.remote_ref}: {len(p.commits)} new commit(s), "
                      + (f"{bad} failed" if bad else "all pass") + f" ({policy})")
     if results:

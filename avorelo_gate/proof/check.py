@@ -18,7 +18,7 @@ import os
 import shlex
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.paths import display_path
@@ -86,7 +86,8 @@ def check_proof(repo: Repo, change: Change, task: ResolvedTask, policy: Policy,
     target = target_of(repo, change, reqs)
     store = store if store is not None else load_store(repo)
     findings = [judge(repo, target, store, req) for req in reqs]
-    return ProofVerdict(statuses=tuple(f.status for f in findings),
+    return ProofVerdict(statuses=tuple(replace(f.status, spec=dict(req))
+                                       for f, req in zip(findings, reqs, strict=True)),
                         violations=tuple(v for f in findings if (v := violation_of(f))))
 
 

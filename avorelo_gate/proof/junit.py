@@ -3,8 +3,12 @@
 Reports come from the user's own tools and from CI artifacts, so they are untrusted input:
 parsed with defusedxml (no DTDs, no entities, no external references: billion laughs and XXE
 are refused before they expand), streamed with a depth cap, and size-capped. Counts are taken
-from the <testcase> elements themselves, never from summary attributes, which producers get
-wrong and which a hand-edited report can simply lie in.
+from the <testcase> elements themselves, never *lowered* by summary attributes, which
+producers get wrong and which a hand-edited report can simply lie in. Failures and errors
+count wherever the report puts them: an ``<error>``/``<failure>`` directly under a
+``<testsuite>`` (class set-up and tear-down failures, as Ant and Maven write them) is one,
+and a suite whose ``failures=``/``errors=`` attribute says more than its testcases show
+counts the difference (a report that says it failed has failed).
 """
 from __future__ import annotations
 
@@ -85,6 +89,23 @@ class _Tally:
                            errors=self.errors, skipped=self.skipped, flaky=self.flaky)
 
 
+@dataclass
+class _Suite:
+    level: int                 # len(stack) of the suite element
+    failures_before: int       # the tally when it opened
+    errors_before: int
+    says_failures: int         # what its attributes claim (0 when absent or unreadable)
+    says_errors: int
+
+
+def _count_attribute(attrib: Any, name: str) -> int:
+    try:
+        value = int(str(attrib.get(name, "0")).strip() or "0")
+    except ValueError:
+        return 0
+    return max(value, 0)
+
+
 def parse_junit(data: bytes) -> JUnitCounts:
     if len(data) > MAX_JUNIT_BYTES:
         raise JUnitInvalid(f"larger than {MAX_JUNIT_BYTES} bytes")
@@ -134,7 +155,7 @@ def _count(events: Iterator[tuple[str, Any]]) -> JUnitCounts:
     walker = _Walker()
     for event, elem in events:
         if event == "start":
-            walker.start(_local_name(elem.tag))
+            walker.start(_local_name(elem.tag), elem.attrib)
         else:
             walker.end()
             elem.clear()  # streaming: a 50 MB report must not stay in memory as a tree
@@ -148,8 +169,9 @@ class _Walker:
         self.suite_depth = 0
         self.case_level: int | None = None  # len(stack) of the open <testcase>, if any
         self.case_children: set[str] = set()
+        self.suites: list[_Suite] = []
 
-    def start(self, name: str) -> None:
+    def start(self, name: str, attrib: Any = None) -> None:
         if not self.stack and name not in _ROOTS:
             raise JUnitInvalid(f"root element is <{_shorten(name)}>, "
                                "expected <testsuites> or <testsuite>")
@@ -161,20 +183,36 @@ class _Walker:
             # Only the testcase's direct children decide its outcome.
             if len(self.stack) == self.case_level + 1:
                 self.case_children.add(name)
-        elif name == "testsuite":
-            self.suite_depth += 1
-            if self.suite_depth > MAX_SUITE_DEPTH:
-                raise JUnitInvalid(f"testsuites nested deeper than {MAX_SUITE_DEPTH} levels")
+        elif name in _ROOTS and parent in (None, *_ROOTS):
+            if name == "testsuite":
+                self.suite_depth += 1
+                if self.suite_depth > MAX_SUITE_DEPTH:
+                    raise JUnitInvalid(f"testsuites nested deeper than {MAX_SUITE_DEPTH} levels")
+            attrib = attrib if attrib is not None else {}
+            self.suites.append(_Suite(len(self.stack), self.tally.failures, self.tally.errors,
+                                      _count_attribute(attrib, "failures"),
+                                      _count_attribute(attrib, "errors")))
         elif name == "testcase" and parent in _ROOTS:
             self.case_level = len(self.stack)
             self.case_children = set()
+        elif parent in _ROOTS and name == _FAILURE:
+            self.tally.failures += 1       # a suite's own failure (set-up, tear-down)
+        elif parent in _ROOTS and name == _ERROR:
+            self.tally.errors += 1
 
     def end(self) -> None:
         if self.case_level == len(self.stack):
             self.tally.add_case(self.case_children)
             self.case_level = None
-        elif self.case_level is None and self.stack[-1] == "testsuite":
-            self.suite_depth -= 1
+        elif self.suites and self.suites[-1].level == len(self.stack):
+            suite = self.suites.pop()
+            if self.stack[-1] == "testsuite":
+                self.suite_depth -= 1
+            # What the suite says beyond what its elements showed counts too.
+            self.tally.failures += max(
+                0, suite.says_failures - (self.tally.failures - suite.failures_before))
+            self.tally.errors += max(
+                0, suite.says_errors - (self.tally.errors - suite.errors_before))
         self.stack.pop()
 
 

@@ -1,19 +1,24 @@
-"""Gitignore-style path matching: pathspec's patterns, compiled into one regular expression.
+"""Gitignore-style path matching: pathspec's patterns, matched by RE2 in linear time.
 
-pathspec's ``match_file`` runs every pattern's regex in turn (~15 µs a path for 50 patterns);
-one alternation of the same regexes, last pattern first, answers the same question in one
-``match`` call. ``tests/test_scope.py`` proves the two agree.
+pathspec turns each gitignore pattern into a regular expression; Python's ``re`` backtracks,
+so a pattern such as ``*a*a*a*a*a*a*a*a*b`` against one long name would keep a hook at full
+CPU for hours, and the change itself can write the pattern (a task file, a trailer). RE2
+guarantees time linear in the text for any pattern, and an ``RE2::Set`` answers for all
+patterns in one pass. ``tests/test_scope.py`` proves the answers equal pathspec's own.
 
-pathspec is imported only when a pattern list is first compiled (a hook with no task scope
-never pays for it), and each distinct list is compiled once per process.
+pathspec and re2 are imported only when a pattern list is first compiled (a hook with no
+task scope never pays for them), and each distinct list is compiled once per process.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from avorelo_gate.errors import BadInputError
 
 if TYPE_CHECKING:
     import pathspec
@@ -74,7 +79,46 @@ def _unbalanced_bracket(body: str) -> bool:
 def _spec(patterns: Sequence[str]) -> pathspec.PathSpec[Any]:
     import pathspec
 
-    return pathspec.PathSpec.from_lines("gitignore", patterns)
+    # Only its patterns' regexes are used here; the "simple" backend builds nothing more
+    # (pathspec would otherwise pick its own re2 backend, which refuses undecodable names).
+    with warnings.catch_warnings():
+        # pathspec's regex for a literal '[' inside a class reads as a "possible nested set"
+        # to re; the meaning is pathspec's and the tests compare it with pathspec.
+        warnings.simplefilter("ignore", FutureWarning)
+        return pathspec.PathSpec.from_lines("gitignore", patterns, backend="simple")
+
+
+# Paths are git's bytes decoded with surrogateescape: an undecodable byte is a lone surrogate,
+# which RE2 (UTF-8 only) cannot see. Each of the 128 such characters is mapped, in patterns
+# and paths alike, to one of the last 128 code points of plane 16 (private use), so ``*`` and
+# ``?`` still match it as one character and a literal still matches only itself.
+_SURROGATES = {0xDC80 + i: 0x10FF80 + i for i in range(128)}
+# pathspec's Python backend reads ``$`` as "end, or before a final newline" and ``.`` as
+# "not a newline"; in git a newline is an ordinary byte of a file name (``src/**`` protects
+# ``src/a\nb`` too), so the text's end is the only end and ``.`` matches it.
+_END = "(?:/|$)"
+MAX_MEMORY = 64 << 20
+
+
+_PLAIN_DIR = re.compile(r"\^((?:[\w./-]|\\[^\w])+)/", re.ASCII)
+
+
+def _plain_prefix(regex: str) -> str:
+    """``dir/`` when pathspec's regex is exactly ``^dir/`` with ``dir`` literal, else ''."""
+    found = _PLAIN_DIR.fullmatch(regex)
+    if found is None:
+        return ""
+    literal = re.sub(r"\\(.)", r"\1", found.group(1))
+    return literal + "/" if "^" + re.escape(literal) + "/" == regex else ""
+
+
+def _utf8(text: str) -> bytes:
+    if text.isascii():
+        return text.encode()
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.translate(_SURROGATES).encode()
 
 
 _COMPILED: dict[tuple[str, ...], Matcher] = {}
@@ -83,12 +127,20 @@ MAX_COMPILED = 256
 
 @dataclass(frozen=True)
 class Matcher:
-    """Answers "does this path match these patterns?" exactly as pathspec's match_file."""
+    """Answers "does this path match these patterns?" as gitignore does: the last matching
+    pattern decides. Every regex runs in RE2 (``google-re2``), whose automata take time
+    linear in the path whatever the pattern (``*a*a*a*a*b`` cannot make it backtrack), all
+    patterns at once in one ``RE2::Set``."""
 
     patterns: tuple[str, ...]
-    _regex: re.Pattern[str] | None = field(compare=False, repr=False)
+    _set: Any = field(compare=False, repr=False)
     _includes: tuple[bool, ...] = field(compare=False, repr=False)
     _all_include: bool = field(compare=False, repr=False)
+    # When every pattern is a plain ``dir/**`` (pathspec's regex is exactly ``^dir/``, no
+    # repetition at all), the last matching prefix decides: no regex engine is needed, and
+    # a string comparison is linear too. (prefix, include), last pattern first.
+    _prefixes: tuple[tuple[str, bool], ...] | None = field(default=None, compare=False,
+                                                            repr=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> Matcher:
@@ -104,46 +156,105 @@ class Matcher:
 
     @classmethod
     def _build(cls, pats: tuple[str, ...]) -> Matcher:
-        alternatives: list[str] = []
+        import re2
+
+        options = re2.Options()
+        options.never_capture = True
+        options.dot_nl = True
+        options.log_errors = False
+        options.max_mem = MAX_MEMORY
+        regex_set = re2.Set.SearchSet(options)
         includes: list[bool] = []
-        # Last pattern first: the first alternative that matches is the last matching pattern,
-        # which is the one that decides in gitignore semantics. Empty lines are skipped, as
+        prefixes: list[tuple[str, bool]] | None = []
+        # Every pattern is kept in its place, repeats included: order is meaning
+        # (``src/a/**, !src/a/x, src/a/**`` includes src/a/x). Empty lines are skipped, as
         # PathSpec.from_lines skips them.
-        for p in reversed(_spec(pats).patterns):
+        for p in _spec(pats).patterns:
             regex = getattr(p, "regex", None)
             if regex is None or p.include is None:
                 continue
-            include = bool(p.include)
-            body = _NAMED_GROUP.sub("(?:", regex.pattern)
-            # pathspec calls ``regex.search``: a regex without '^' ('*/' is just '/') may match
-            # anywhere, so it gets a lazy any-prefix to keep search semantics under ``match``.
-            if not body.startswith("^"):
-                body = f"(?s:.*?)(?:{body})"
-            alternatives.append(f"(?P<p{len(includes)}>{body})")
-            includes.append(include)
-        with warnings.catch_warnings():
-            # pathspec's regex for a literal '[' inside a class reads as a "possible nested
-            # set" to re; the meaning is pathspec's and the tests compare it with pathspec.
-            warnings.simplefilter("ignore", FutureWarning)
-            compiled = re.compile("|".join(alternatives)) if alternatives else None
-        return cls(pats, compiled, tuple(includes), all(includes))
+            # pathspec's regexes are searched (``regex.search``): an unanchored Set does that.
+            body = _NAMED_GROUP.sub("(?:", regex.pattern).replace(_END, "(?:/|\\z)")
+            try:
+                regex_set.Add(_utf8(body))
+            except re2.error as e:
+                raise BadInputError(f"pattern {p.pattern!r} cannot be matched: {e}") from e
+            includes.append(bool(p.include))
+            if prefixes is not None:
+                prefixes.append((_plain_prefix(regex.pattern), bool(p.include)))
+                if not prefixes[-1][0]:
+                    prefixes = None
+        if includes:
+            regex_set.Compile()
+        return cls(pats, regex_set if includes else None, tuple(includes), all(includes),
+                   tuple(reversed(prefixes)) if prefixes else None)
 
     def match(self, path: str) -> bool:
-        if self._regex is None:
+        if self._prefixes is not None:
+            for prefix, include in self._prefixes:
+                if path.startswith(prefix):
+                    return include
             return False
-        m = self._regex.match(path)
-        if m is None:
+        if self._set is None:
+            return False
+        found: list[int] | None = self._set.Match(_utf8(path))
+        if not found:
             return False
         if self._all_include:
             return True
-        name = m.lastgroup
-        # lastgroup is the outermost named group that closed last: ours are never nested.
-        return self._includes[int(name[1:])] if name else False
+        # RE2::Set reports every pattern that matched, in no order: the last one decides.
+        return self._includes[max(found)]
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
 
 
 def match_reference(patterns: Sequence[str], path: str) -> bool:
-    """pathspec itself: the slow, obviously-right answer the tests compare against."""
-    return _spec(patterns).match_file(path)
+    """pathspec's own patterns, one by one, last match deciding, in Python's ``re``: the
+    slow, obviously-right answer the tests compare against (with git's reading of a newline:
+    an ordinary character of a name)."""
+    decided = False
+    for p in _spec(patterns).patterns:
+        regex = getattr(p, "regex", None)
+        if regex is None or p.include is None:
+            continue
+        body = regex.pattern.replace(_END, "(?:/|\\Z)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            found = re.search(body, path, re.DOTALL)
+        if found:
+            decided = bool(p.include)
+    return decided
+
+
+def fold_path(text: str) -> str:
+    """A name as case-insensitive, normalising file systems see it: NFC, case folded.
+
+    macOS (HFS+/APFS) and Windows checkouts compare names without case, and HFS+ stores
+    them decomposed (NFD): ``src/Auth/keys/x`` and an NFD spelling of ``é`` land on the
+    same file as ``src/auth/keys/x`` and ``é``."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
+@dataclass(frozen=True)
+class FoldedMatcher:
+    """For rules that must fail closed (``protected``, ``forbid``): a path matches when it
+    matches as written or when its folded spelling matches the folded patterns."""
+
+    exact: Matcher
+    folded: Matcher
+
+    @classmethod
+    def compile(cls, patterns: Iterable[str]) -> FoldedMatcher:
+        pats = tuple(patterns)
+        return cls(Matcher.compile(pats), Matcher.compile(fold_path(p) for p in pats))
+
+    def match(self, path: str) -> bool:
+        if not self.exact:
+            return False
+        return self.exact.match(path) or self.folded.match(fold_path(path))
+
+    def __bool__(self) -> bool:
+        return bool(self.exact)

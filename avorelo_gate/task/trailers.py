@@ -221,7 +221,8 @@ def declaration_from(trailers: Sequence[Trailer],
     model, model_source = _model(values, source)
     return TrailerDeclaration(
         task_id=_single(values, "Task", source),
-        scope=_listed(values, "Task-Scope", source),
+        # Order is meaning in a pattern list (the last match decides): repeats are kept.
+        scope=_listed(values, "Task-Scope", source, keep_repeats=True),
         model=model,
         model_source=model_source,
         weight=_weight(values, source),
@@ -259,8 +260,10 @@ def _single(values: Mapping[str, Sequence[str]], key: str, source: str,
     return distinct[0] if distinct else None
 
 
-def _listed(values: Mapping[str, Sequence[str]], key: str, source: str) -> tuple[str, ...]:
-    """Comma-separated items; repeated trailers accumulate, duplicates dropped, order kept."""
+def _listed(values: Mapping[str, Sequence[str]], key: str, source: str,
+            keep_repeats: bool = False) -> tuple[str, ...]:
+    """Comma-separated items; repeated trailers accumulate, order kept, duplicates dropped
+    unless ``keep_repeats``."""
     items: list[str] = []
     for value in values.get(key, ()):
         parts = [p.strip() for p in value.split(",") if p.strip()]
@@ -268,7 +271,7 @@ def _listed(values: Mapping[str, Sequence[str]], key: str, source: str) -> tuple
             raise BadInputError(f"{source}: {key} trailer {value!r} lists nothing; "
                                 f"To fix: write {key}: a, b")
         items.extend(parts)
-    return tuple(_distinct(items))
+    return tuple(items) if keep_repeats else tuple(_distinct(items))
 
 
 def _weight(values: Mapping[str, Sequence[str]], source: str) -> str | None:

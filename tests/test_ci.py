@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.gate.annotate import unquote_c
 
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'
 TASK = 'id: T-1\nscope: ["src/**"]\n'
 GITHUB_ENV = {"GITHUB_ACTIONS": "true"}

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.points.prepush import is_zero_id, parse_push_lines
 
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'
 RECEIPTS_POLICY = POLICY + "receipts: {required: true}\n"
 TASK = 'id: T-1\nscope: ["src/**"]\n'

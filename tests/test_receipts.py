@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, GitRepo, assert_clean_error, run_gate
+from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error, run_gate
 from receipt_history import make_commits
 
 from avorelo_gate.adopt.install import render_hook
@@ -32,7 +32,8 @@ TASK = 'id: T-1\nscope: ["src/**"]\nmodel: {weight: light, name: haiku-x}\n'
 def hooked(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     """A repository with a policy, a task and every hook installed by ``avorelo-gate install``."""
     monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH",
+                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     repo.write(".avorelo/policy.yaml", POLICY)
     repo.write(".avorelo/tasks/T-1.yaml", TASK)
     repo.write(".avorelo/tasks/T-2.yaml", TASK.replace("T-1", "T-2"))
@@ -491,7 +492,7 @@ def test_concurrent_note_writers_lose_nothing(repo: GitRepo) -> None:
               "from avorelo_gate.receipts.store import write_notes; "
               "write_notes(open_repo(), {s: ('{\"n\":\"%s\"}' % s).encode() "
               "for s in sys.argv[1:]})")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", script, *shas[i::3]], cwd=repo.path,
                               env=env, stderr=subprocess.PIPE) for i in range(3)]
     for p in procs:

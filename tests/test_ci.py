@@ -103,7 +103,10 @@ def test_ci_policy_from_the_merge_base_not_head_of_base_branch(project: GitRepo)
     # a pull request cannot rewrite what the merge base says.
     commit(project, "src/b.py")
     project.git("switch", "-q", "main")
-    commit(project, ".avorelo/policy.yaml", POLICY + "weights: {light: {max_files: 0}}\n")
+    # The tightening applies to this branch's own change (issue 17: a tightened policy that
+    # could not apply to the test's task proved nothing): read at main's tip, src/b.py
+    # would be protected.
+    commit(project, ".avorelo/policy.yaml", POLICY.replace('"ci/**"', '"ci/**", "src/b.py"'))
     project.git("switch", "-q", "feature")
     code, report = ci_json(project)
     assert code == 0, report

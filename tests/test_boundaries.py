@@ -176,3 +176,17 @@ def test_min_tests_allows_n_and_refuses_n_minus_one(repo: GitRepo, minimum: int)
     detail = result["proof"][0]["detail"]
     assert detail == (f"{minimum - 1} test(s) executed, min_tests is {minimum}" if minimum > 1
                       else "no test was executed (0 skipped): zero tests is not proof")
+
+
+def test_pattern_length_limit_allows_n_and_refuses_n_plus_one(repo: GitRepo) -> None:
+    from avorelo_gate.task.scope import MAX_PATTERN_LENGTH, pattern_problem
+
+    at = "src/" + "a" * (MAX_PATTERN_LENGTH - 4)
+    assert len(at) == MAX_PATTERN_LENGTH and pattern_problem(at) is None
+    assert pattern_problem(at + "a") == f"pattern longer than {MAX_PATTERN_LENGTH} characters"
+    # and through a task file: exit 2 naming the key
+    base(repo, task=f"id: T-1\nscope: ['{at}a']\n")
+    stage_files(repo, 1)
+    proc = run_main("check", cwd=repo.path)
+    assert proc.returncode == 2, proc.stderr
+    assert "scope" in proc.stderr and "longer than" in proc.stderr, proc.stderr

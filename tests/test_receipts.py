@@ -289,6 +289,11 @@ TAMPERS: dict[str, tuple[Any, str]] = {
     "not JSON": (lambda d: b"LGTM, trust me", "not JSON"),
     "not UTF-8": (lambda d: d.replace(b"T-1", b"T-\xff", 1), "not UTF-8"),
     "JSON, not a receipt": (lambda d: b"[1, 2]", "expected a mapping"),
+    # issue 17: each compared field and the subject's tree, alone (T-2 is a real task here)
+    "other task": (lambda d: _edit(d, lambda doc: doc["predicate"]["task"].update(id="T-2")),
+                   "task.id: the receipt says 'T-2'"),
+    "subject tree": (lambda d: _edit(d, lambda doc: doc["subject"][0]["digest"].update(
+        gitTree="0" * 40)), "gitTree 000000000000 is not the commit's tree"),
 }
 
 

@@ -142,3 +142,44 @@ def test_ci_range_task_newest_refuses_what_only_the_older_task_allows(make_repo)
     assert report["task"]["id"] == "DOC-7"
     assert [c["verdict"] for c in report["commits"]] == ["pass", "pass"]
     assert rules(report) == {("out-of-scope", "src/b.py")}
+
+
+# -- ci: a receipt credits proof only for the commit it was recorded for -----------------------
+def test_ci_never_credits_a_receipt_copied_from_a_commit_with_the_same_tree(
+        make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    prove = ("prove", "--name", "tests", "--", sys.executable, "-c", "print('ok')")
+    dev: GitRepo = make_repo("dev")
+    dev.write(".avorelo/tasks/T-1.yaml", "id: T-1\nscope: ['src/**']\nproof: [{command: tests}]\n")
+    dev.write("src/app.py", "a = 1\n")
+    dev.add()
+    dev.commit("init")
+    assert dev.gate("install", env=HOOK_ENV).returncode == 0
+    dev.git("checkout", "-q", "-b", "feature")
+    shas = []
+    for content in ("a = 2\n", "a = 3\n"):       # two proven commits, through the hooks
+        dev.write("src/app.py", content)
+        dev.add()
+        assert dev.gate(*prove, env=HOOK_ENV).returncode == 0
+        made = dev.git("commit", "-q", "-m", "change\n\nTask: T-1", check=False, env=HOOK_ENV)
+        assert made.returncode == 0, said(made)
+        shas.append(dev.head())
+    # Back to the first commit's content: the same tree, another commit, never proven as such.
+    dev.write("src/app.py", "a = 2\n")
+    dev.add()
+    dev.git("commit", "-q", "--no-verify", "-m", "back\n\nTask: T-1", env=HOOK_ENV)
+    back = dev.head()
+    assert dev.git("rev-parse", f"{back}^{{tree}}").stdout == \
+        dev.git("rev-parse", f"{shas[0]}^{{tree}}").stdout
+    dev.git("notes", "--ref=avorelo", "copy", "-f", shas[0], back)
+    remote = tmp_path / "remote.git"
+    dev.git("init", "-q", "--bare", str(remote))
+    dev.git("push", "-q", "--no-verify", str(remote), "main", "feature", "refs/notes/avorelo")
+    ci = GitRepo(tmp_path / "ci")
+    dev.git("clone", "-q", str(remote), str(ci.path))
+    ci.git("fetch", "-q", "origin", "refs/notes/avorelo:refs/notes/avorelo")
+    code, report = gate_json(ci, "ci", "--base", "origin/main", "--head", "origin/feature")
+    # The two proven commits are credited from their own receipts; the copy credits nothing.
+    assert code == 1, report
+    by_commit = {c["commit"]: c for c in report["commits"]}
+    assert [by_commit[s]["verdict"] for s in shas] == ["pass", "pass"]
+    assert [v["rule"] for v in by_commit[back]["violations"]] == ["proof-missing"]

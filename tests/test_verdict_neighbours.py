@@ -183,3 +183,29 @@ def test_ci_never_credits_a_receipt_copied_from_a_commit_with_the_same_tree(
     by_commit = {c["commit"]: c for c in report["commits"]}
     assert [by_commit[s]["verdict"] for s in shas] == ["pass", "pass"]
     assert [v["rule"] for v in by_commit[back]["violations"]] == ["proof-missing"]
+
+
+# -- proof: a run whose content left the object database is not fresh --------------------------
+def test_proof_run_on_a_garbage_collected_tree_is_stale_not_fresh(repo: GitRepo) -> None:
+    from inproc import run_main
+
+    repo.write(".gitignore", "out.log\n")
+    repo.write(".avorelo/task.yaml", "id: T-1\nscope: ['src/**']\nproof: [{command: tests}]\n")
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("base")
+    repo.write("src/a.py", "never committed\n")
+    repo.add()
+    proved = run_main("prove", "--name", "tests", "--", "true", cwd=repo.path)
+    assert proved.returncode == 0, proved.stderr
+    assert run_main("check", cwd=repo.path).returncode == 0          # fresh: the same tree
+    repo.write("src/a.py", "edited after the run\n")
+    repo.add()
+    # The run's tree was never committed: pruning removes it (and the blob it held).
+    repo.git("reflog", "expire", "--expire=now", "--all")
+    repo.git("prune", "--expire=now")
+    proc = run_main("check", "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stdout
+    [proof] = json.loads(proc.stdout)["proof"]
+    assert proof["status"] == "stale", proof
+    assert "left the object database" in proof["detail"], proof

@@ -1,0 +1,20 @@
+"""Tests written to kill mutants that survived tools/mutation.py (mutation/REPORT.md), each
+against behaviour the contract or the module's own promise specifies, so that it stays valid
+when the code under it is rewritten."""
+from __future__ import annotations
+
+import pytest
+
+from avorelo_gate.task.scope import Matcher, match_reference
+
+
+@pytest.mark.parametrize("patterns", [
+    ["src/**", "# a comment line, as in a .gitignore"],
+    ["# first", "src/**", "!src/keys/**", "# last"],
+])
+def test_matcher_skips_comment_patterns_exactly_as_pathspec(patterns: list[str]) -> None:
+    """Matcher answers as pathspec's match_file (scope.py's promise); a comment pattern before
+    or after the others must not end the compilation early."""
+    for path in ("src/a.py", "src/keys/k.pem", "docs/a.md"):
+        assert Matcher.compile(patterns).match(path) == match_reference(patterns, path), path
+    assert Matcher.compile(patterns).match("src/a.py")

@@ -35,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "mutation" / "REPORT.md"
 REASONS = ROOT / "mutation" / "survivors.json"
+RUN_NOTES = ROOT / "mutation" / "RUN.md"       # hand-written: what was run, where, how long
 TIMES = ROOT / "mutation" / "times.json"
 
 # In order of importance: what decides a verdict first, then what carries it to push and CI.
@@ -85,29 +86,34 @@ def write_report(times: dict[str, float]) -> None:
     for module in MODULES:
         found = statuses(module)
         if not found or set(found.values()) == {"not checked"}:
-            rows.append(f"| {module} | not run | | | | |")
+            rows.append(f"| {module} | not run | | | | | |")
             continue
         counts = Counter(found.values())
         total.update(counts)
         tested = sum(counts.values()) - counts["not checked"] - counts["skipped"]
+        pending = f" of {len(found)} ({counts['not checked']} not run yet)" \
+            if counts["not checked"] else ""
         killed = counts["killed"] + counts["timeout"]
         explained = sum(1 for n, s in found.items()
                         if s in ("survived", "no tests") and n in reasons)
         rate = f"{100 * killed / tested:.1f}%" if tested else "-"
         adjusted = f"{100 * (killed + explained) / tested:.1f}%" if tested else "-"
-        rows.append(f"| {module} | {tested} | {killed} | {counts['survived']} | "
-                    f"{counts['no tests']} | {rate} ({adjusted} with equivalents) | "
-                    f"{times.get(module, 0):.0f} s |")
+        rows.append(f"| {module} | {tested}{pending} | {killed} | {counts['survived']} | "
+                    f"{counts['no tests']} | {rate} ({adjusted}) | "
+                    + (f"{times[module]:.0f} s |" if module in times else "- |"))
         survivors += [(module, n, s) for n, s in sorted(found.items())
                       if s in ("survived", "no tests", "suspicious")]
     out = ["# Mutation testing report", "",
-           "Written by `tools/mutation.py` (mutmut 3; see README \"Mutation testing\"). Killed "
-           "counts timeouts; the rate in brackets also counts survivors shown equivalent below.",
-           "", "| module | mutants run | killed | survived | no tests | kill rate | time |",
+           "Written by `tools/mutation.py` (mutmut 3; see README \"Testing the tests: coverage "
+           "and mutation\"). Killed counts timeouts; the rate in brackets also counts the "
+           "survivors explained below (equivalent, or killed by a test written since).",
+           "", *([RUN_NOTES.read_text(encoding="utf-8").strip(), ""] if RUN_NOTES.is_file()
+                 else []),
+           "| module | mutants run | killed | survived | no tests | kill rate | time |",
            "|---|---|---|---|---|---|---|", *rows, "",
            "## Survivors", "",
            "Each with the reason it is equivalent to the original (no test can tell them "
-           "apart through the contract), or UNEXPLAINED.", ""]
+           "apart through the contract), the test that now kills it, or UNEXPLAINED.", ""]
     for _module, name, status in survivors:
         out.append(f"- `{name}` ({status}): `{changed_lines(name)}`  \n  "
                    f"{reasons.get(name, 'UNEXPLAINED')}")

@@ -34,3 +34,22 @@ def test_literal_bracket_in_a_class_compiles_and_matches_as_pathspec() -> None:
     for path in ("docs/[draft]-mutation-kill.md", "docs/d-mutation-kill.md"):
         assert matcher.match(path) == match_reference(patterns, path), path
     assert matcher.match("docs/[draft]-mutation-kill.md")
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("src/[x].py", None),                 # a one-character class
+    ("src/[]]x", None),                   # ']' first in a class is literal
+    ("src/[!]]x", None),
+    ("src/[^a]x", None),
+    ("src/[x", "unbalanced '[' in the pattern"),
+    ("src/[]", "unbalanced '[' in the pattern"),
+    ("src/[!]", "unbalanced '[' in the pattern"),
+])
+def test_bracket_classes_accepted_and_refused_on_both_sides(pattern: str,
+                                                             problem: str | None) -> None:
+    from avorelo_gate.task.scope import pattern_problem
+
+    assert pattern_problem(pattern) == problem
+    if problem is None:   # what is accepted means what pathspec means
+        for path in ("src/x.py", "src/]x", "src/ax", "src/bx"):
+            assert Matcher.compile([pattern]).match(path) == match_reference([pattern], path)

@@ -45,6 +45,7 @@ def test_literal_bracket_in_a_class_compiles_and_matches_as_pathspec() -> None:
     ("src/[x", "unbalanced '[' in the pattern"),
     ("src/[]", "unbalanced '[' in the pattern"),
     ("src/[!]", "unbalanced '[' in the pattern"),
+    ("src/[a][]", "unbalanced '[' in the pattern"),   # the second class never closes
 ])
 def test_bracket_classes_accepted_and_refused_on_both_sides(pattern: str,
                                                              problem: str | None) -> None:

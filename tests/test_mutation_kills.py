@@ -39,6 +39,7 @@ def test_literal_bracket_in_a_class_compiles_and_matches_as_pathspec() -> None:
 @pytest.mark.parametrize(("pattern", "problem"), [
     ("src/[x].py", None),                 # a one-character class
     ("src/[X].py", None),
+    ("src/[[]x", None),                   # a class holding '['
     ("src/[]]x", None),                   # ']' first in a class is literal
     ("src/[!]]x", None),
     ("src/[^a]x", None),

@@ -47,6 +47,7 @@ def test_literal_bracket_in_a_class_compiles_and_matches_as_pathspec() -> None:
     ("src/[]", "unbalanced '[' in the pattern"),
     ("src/[!]", "unbalanced '[' in the pattern"),
     ("src/[a][]", "unbalanced '[' in the pattern"),   # the second class never closes
+    ("src/[a][", "unbalanced '[' in the pattern"),    # an unclosed '[' right after a class
 ])
 def test_bracket_classes_accepted_and_refused_on_both_sides(pattern: str,
                                                              problem: str | None) -> None:

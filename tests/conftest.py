@@ -8,8 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+import avorelo_gate
+
+# Hypothesis's per-example deadline and its too-slow health check time examples by the wall
+# clock, which 2 cores shared by many runs stretch without bound: a timing test that flakes
+# under load proves nothing (issue 17). Example counts stay as each test sets them.
+settings.register_profile("shared-machine", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["subprocess_coverage"]
+# Where the package the tests imported lives: ROOT, except under mutmut (tools/mutation.py),
+# where it is ROOT/mutants. Child processes (the CLI, git hooks) must import the same copy.
+PACKAGE_ROOT = Path(avorelo_gate.__file__).resolve().parent.parent
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -41,7 +55,20 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory,
         "[protocol \"file\"]\n\tallow = always\n")
     # Shared by every test that drives the pre-commit framework (the brief: one cache).
     monkeypatch.setenv("PRE_COMMIT_HOME", str(_pre_commit_home(tmp_path_factory)))
+    _MUTMUT_STATS[0] = os.environ.get("MUTANT_UNDER_TEST") == "stats"
+    if _MUTMUT_STATS[0]:
+        # mutmut's stats pass (tools/mutation.py): a child process would try to record its
+        # calls with a mutmut config it cannot find from a test repository's cwd, and the
+        # calls would be lost anyway. Children run the plain code; this process keeps its
+        # own copy of the mode (mutmut.mutation.trampoline.set_mutant_under_test).
+        monkeypatch.delenv("MUTANT_UNDER_TEST")
     yield home
+
+
+# Under mutmut, the stats pass learns which tests reach which function from calls made in
+# this process only; run_gate then calls main() here so that CLI tests are attributed.
+# (Set per test by hermetic_env, which also takes the variable out of the environment.)
+_MUTMUT_STATS = [False]
 
 
 _PC_HOME: list[Path] = []
@@ -98,8 +125,11 @@ class GitRepo:
 def run_gate(*args: str, cwd: Path, input: bytes | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a subprocess (what hooks and users run)."""
+    if _MUTMUT_STATS[0] and args[:1] != ("prove",):   # prove's command writes to fd 1
+        from inproc import run_main
+        return run_main(*args, cwd=cwd, env=env, input=input)
     full_env = dict(os.environ, **(env or {}))
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env["PYTHONPATH"] = str(PACKAGE_ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
     proc = subprocess.run([sys.executable, "-m", "avorelo_gate", *args], cwd=cwd, input=input,
                           env=full_env, capture_output=True, check=False)
     return subprocess.CompletedProcess(proc.args, proc.returncode,

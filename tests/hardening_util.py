@@ -17,11 +17,11 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from conftest import ROOT
+from conftest import PACKAGE_ROOT
 from inproc import run_main
 
 # The hook scripts find this interpreter and this checkout of the package.
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 
 _TEMPLATES: dict[str, Path] = {}
 
@@ -103,7 +103,7 @@ def gate_process(*args: str, cwd: Path, env: dict[str, str] | None = None,
     """The console entry point, started and not waited for (the crash tests kill it).
     A new session: the test can wait for every child it started before judging the state."""
     full = dict(os.environ, **(env or {}))
-    full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
+    full["PYTHONPATH"] = str(PACKAGE_ROOT) + os.pathsep + full.get("PYTHONPATH", "")
     return subprocess.Popen([sys.executable, "-m", "avorelo_gate", *args], cwd=cwd, env=full,
                             stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)

@@ -12,21 +12,25 @@ import contextlib
 import io
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from avorelo_gate.main import main
 
 
 def run_main(*args: str, cwd: Path, env: dict[str, str] | None = None,
-             ) -> subprocess.CompletedProcess[str]:
+             input: bytes | None = None) -> subprocess.CompletedProcess[str]:
     out, err = io.StringIO(), io.StringIO()
     environ = dict(os.environ, **(env or {}))
-    before = os.getcwd()
+    before, stdin = os.getcwd(), sys.stdin
     os.chdir(cwd)
+    if input is not None:
+        sys.stdin = io.TextIOWrapper(io.BytesIO(input))
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(list(args), environ)
     finally:
         os.chdir(before)
+        sys.stdin = stdin
     return subprocess.CompletedProcess(["avorelo-gate", *args], code, out.getvalue(),
                                        err.getvalue())

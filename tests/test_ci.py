@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.gate.annotate import unquote_c
 
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'
 TASK = 'id: T-1\nscope: ["src/**"]\n'
 GITHUB_ENV = {"GITHUB_ACTIONS": "true"}
@@ -103,7 +103,10 @@ def test_ci_policy_from_the_merge_base_not_head_of_base_branch(project: GitRepo)
     # a pull request cannot rewrite what the merge base says.
     commit(project, "src/b.py")
     project.git("switch", "-q", "main")
-    commit(project, ".avorelo/policy.yaml", POLICY + "weights: {light: {max_files: 0}}\n")
+    # The tightening applies to this branch's own change (issue 17: a tightened policy that
+    # could not apply to the test's task proved nothing): read at main's tip, src/b.py
+    # would be protected.
+    commit(project, ".avorelo/policy.yaml", POLICY.replace('"ci/**"', '"ci/**", "src/b.py"'))
     project.git("switch", "-q", "feature")
     code, report = ci_json(project)
     assert code == 0, report

@@ -8,10 +8,14 @@ pending receipt is there; the proof history holds exactly the newest HISTORY_LIM
 
 Kills: ``prove``, ``hook commit-msg`` and ``hook post-commit`` are started for real and
 SIGKILLed after a random delay (seeded: the same delays every run) within one normal run's
-duration, KILLS_PER_COMMAND times each. Only the gate's own process dies, as when the OOM
-killer or a closed terminal takes it; the git processes it started finish on their own, and
-the test waits for them before judging. After every kill the previous good state is intact,
-and afterwards the next ordinary run repairs what the killed one left undone.
+duration, KILLS_PER_COMMAND times each. A run that finishes before its delay is started again
+with half the delay until the kill lands, so every round ends in exactly one kill whatever the
+machine's load (deterministic by construction: the test counts kills, it does not hope for them;
+on a loaded 2-core machine whole runs used to outlast their seeded delays). Only the gate's own
+process dies, as when the OOM killer or a closed terminal takes it; the git processes it
+started finish on their own, and the test waits for them before judging. After every kill the
+previous good state is intact, and afterwards the next ordinary run repairs what the killed one
+left undone.
 """
 from __future__ import annotations
 
@@ -185,6 +189,17 @@ def run_and_kill(args: list[str], cwd: Path, delay: float) -> int | None:
     return killed
 
 
+def kill_one_run(args: list[str], cwd: Path, delay: float) -> int:
+    """Run the command until one run is killed: each run that finishes first is followed by
+    one with half the delay (towards 0 s, where the kill always lands). Returns the number of
+    runs that finished whole before the kill."""
+    finished = 0
+    while not run_and_kill(args, cwd, delay):
+        finished += 1
+        delay /= 2
+    return finished
+
+
 def normal_duration(args: list[str], cwd: Path) -> float:
     start = time.monotonic()
     proc = gate_process(*args, cwd=cwd)
@@ -202,8 +217,9 @@ def delays(label: str, duration: float) -> list[float]:
 
 
 def assert_clean_check(repo: GitRepo) -> dict[str, Any]:
+    """The check after a kill: the proof still stands (or a new one does), so it passes."""
     proc = run_main("check", "--format", "json", cwd=repo.path)
-    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
@@ -229,10 +245,8 @@ def test_sigkill_during_prove_keeps_the_last_record(proving: GitRepo) -> None:
     duration = normal_duration(PROVE, proving.path)
     good = read_record(str(base / "latest.json"))
     assert good is not None
-    killed = 0
     for delay in delays("prove", duration):
-        if run_and_kill(PROVE, proving.path, delay):
-            killed += 1
+        kill_one_run(PROVE, proving.path, delay)
         latest = read_record(str(base / "latest.json"))
         # the previous run, or a whole new one: never torn, never half-recorded
         assert latest is not None, (base / "latest.json").read_bytes()[:200]
@@ -244,9 +258,6 @@ def test_sigkill_during_prove_keeps_the_last_record(proving: GitRepo) -> None:
                 assert read_record(str(base / "history" / name)) is not None, name
         result = assert_clean_check(proving)
         assert [p["status"] for p in result["proof"]] == ["ok"], result
-    # Most delays land inside the run; a loaded machine stretches runs unevenly, so ask for a
-    # quarter rather than a half (the point is that kills did land, at varied moments).
-    assert killed >= KILLS_PER_COMMAND // 4, killed
     # the next run repairs: a fresh record, and check reads it
     again = run_main(*PROVE, cwd=proving.path)
     assert again.returncode == 0, again.stderr
@@ -263,16 +274,13 @@ def test_sigkill_during_commit_msg_leaves_no_torn_pending_receipt(proving: GitRe
     args = ["hook", "commit-msg", str(msg)]
     pending = state_dir(proving) / "pending"
     duration = normal_duration(args, proving.path)
-    killed = 0
     for delay in delays("commit-msg", duration):
-        if run_and_kill(args, proving.path, delay):
-            killed += 1
+        kill_one_run(args, proving.path, delay)
         for name in os.listdir(pending) if pending.is_dir() else []:
             if not name.startswith("."):
                 assert parses(pending / name), name
         verified = run_main("receipt", "verify", "HEAD", cwd=proving.path)
         assert verified.returncode == 0, verified.stdout    # earlier receipts untouched
-    assert killed >= KILLS_PER_COMMAND // 4, killed
     # the next run repairs: commit-msg leaves its verdict, post-commit attaches it
     assert run_main(*args, cwd=proving.path).returncode == 0
     proving.commit("Work\n\nTask: T-1")
@@ -288,14 +296,12 @@ def test_sigkill_during_post_commit_keeps_the_notes_ref_and_repairs(proving: Git
     proving.commit("Work\n\nTask: T-1")
     assert run_main("hook", "post-commit", cwd=proving.path).returncode == 0
     duration = normal_duration(["receipt", "record", "HEAD"], proving.path)
-    killed = 0
     for i, delay in enumerate(delays("post-commit", duration)):
         previous = proving.head()
         proving.write(f"src/n{i}.py", f"{i}\n")
         proving.add()
         head = proving.commit(f"Step {i}\n\nTask: T-1")
-        if run_and_kill(["hook", "post-commit"], proving.path, delay):
-            killed += 1
+        kill_one_run(["hook", "post-commit"], proving.path, delay)
         # the notes ref is a valid commit and every earlier receipt still verifies
         assert git(proving.path, "rev-parse", "--verify", "refs/notes/avorelo^{commit}")
         assert git(proving.path, "notes", "--ref=avorelo", "list").returncode == 0
@@ -307,9 +313,8 @@ def test_sigkill_during_post_commit_keeps_the_notes_ref_and_repairs(proving: Git
         assert entry["status"] in ("valid", "missing"), entry
         # the next run repairs
         repaired = run_main("receipt", "record", head, cwd=proving.path)
-        assert repaired.returncode in (0, 1), repaired.stderr
+        assert repaired.returncode == 0, repaired.stderr    # record always records: exit 0
         assert run_main("receipt", "verify", head, cwd=proving.path).returncode == 0
-    assert killed >= KILLS_PER_COMMAND // 4, killed
     lock = Path(open_repo(cwd=str(proving.path)).common_state_dir()) / "notes.lock"
     if lock.exists():   # left by a killed holder: the lock is the open file, not the file
         assert run_main("hook", "post-commit", cwd=proving.path).returncode == 0

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.adopt.install import HOOKS, MARKER, render_hook
 
 # The hook scripts find this interpreter and this checkout of the package.
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 TASK = "id: T-1\nscope: ['src/**']\n"
 
 

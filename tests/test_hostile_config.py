@@ -68,8 +68,8 @@ def verdict(repo: GitRepo, msg: Path, cwd: Path | None = None,
     # subprocess would; environment variables get a real subprocess.
     proc = (repo.gate(*args, cwd=cwd, env=env) if env
             else run_main(*args, cwd=cwd or repo.path))
-    assert proc.returncode in (0, 1), proc.stderr
     result: dict[str, object] = json.loads(proc.stdout)
+    assert proc.returncode == (0 if result["verdict"] == "pass" else 1), proc.stderr
     assert result["exit_code"] == proc.returncode
     return result
 

@@ -201,10 +201,10 @@ def test_junit_counts_to_dict() -> None:
 
 
 def assert_invalid(data: bytes, *needles: str) -> str:
-    start = time.perf_counter()
+    start = time.process_time()   # CPU time: a loaded machine cannot stretch it
     with pytest.raises(JUnitInvalid) as info:
         parse_junit(data)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     reason = str(info.value)
     assert "\n" not in reason
     for needle in needles:
@@ -344,14 +344,14 @@ XMLISH = st.sampled_from([
 
 
 def check_only_invalid(data: bytes) -> None:
-    start = time.perf_counter()
+    start = time.process_time()   # CPU time: a loaded machine cannot stretch it
     try:
         counts = parse_junit(data)
     except JUnitInvalid as e:
         assert "\n" not in str(e)
     else:
         assert counts.tests >= counts.failures + counts.errors + counts.flaky
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 @settings(max_examples=300, deadline=None)

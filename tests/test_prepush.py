@@ -5,18 +5,18 @@ Git runs the installed hook with the refs on stdin; a refused push leaves the re
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, GitRepo, assert_clean_error
 
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.points.prepush import is_zero_id, parse_push_lines
 
-HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 POLICY = 'version: 1\nrequire_task: true\nprotected: ["ci/**"]\n'
 RECEIPTS_POLICY = POLICY + "receipts: {required: true}\n"
 TASK = 'id: T-1\nscope: ["src/**"]\n'
@@ -334,12 +334,15 @@ def test_pre_commit_framework_pre_push_stage(pushing: Pushing) -> None:
                                check=False)
     assert installed.returncode == 0, installed.stderr
     pushing.commit("src/b.py")
-    started = time.monotonic()
+    # CPU time of the finished child processes (git, the framework, the gate), not the wall
+    # clock, which a loaded machine stretches without bound (issue 17).
+    started = resource.getrusage(resource.RUSAGE_CHILDREN)
     good = pushing.push("origin", "main")
     assert good.returncode == 0, good.stderr
     bad = pushing.commit("docs/guide.md", "guide\n", "docs", "--no-verify")
     refused = pushing.push("origin", "main")
-    elapsed = time.monotonic() - started
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = (used.ru_utime + used.ru_stime) - (started.ru_utime + started.ru_stime)
     assert refused.returncode == 1, refused.stderr
     output = refused.stderr
     assert "docs/guide.md: out-of-scope" in output and bad[:12] in output

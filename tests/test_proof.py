@@ -51,9 +51,10 @@ def make_project(repo: GitRepo, *requirements: str) -> GitRepo:
 
 def check_json(repo: GitRepo, *args: str) -> tuple[int, dict[str, Any], str]:
     proc = repo.gate("check", "--format", "json", *args)
-    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr
-    return proc.returncode, json.loads(proc.stdout), proc.stderr
+    result = json.loads(proc.stdout)
+    assert proc.returncode == (0 if result["verdict"] == "pass" else 1), proc.stderr
+    return proc.returncode, result, proc.stderr
 
 
 def proof_of(result: dict[str, Any], requirement: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, GitRepo, assert_clean_error, run_gate
+from conftest import PACKAGE_ROOT, GitRepo, assert_clean_error, run_gate
 
 from avorelo_gate.git.repo import open_repo
 from avorelo_gate.proof.records import HISTORY_LIMIT
@@ -178,7 +178,7 @@ def test_prove_keeps_a_bounded_history(committed: GitRepo,
 
 
 def test_prove_concurrent_runs_leave_whole_records(committed: GitRepo) -> None:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     procs = [subprocess.Popen(
         [PY, "-m", "avorelo_gate", "prove", "--name", "tests", "--", PY, "-c",
          f"import time; time.sleep({(i % 4) * 0.05}); print('run {i}')"],
@@ -206,7 +206,7 @@ def wait_for(path: Path, timeout: float = 30.0) -> str:
 
 
 def start_prove(repo: GitRepo, name: str, code: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     # A session of its own: a signal sent to the test run never reaches it by accident.
     return subprocess.Popen([PY, "-m", "avorelo_gate", "prove", "--name", name, "--", PY,
                              "-c", code], cwd=repo.path, env=env, stdout=subprocess.PIPE,
@@ -298,7 +298,7 @@ def test_prove_ctrl_c_at_a_terminal_reaches_the_child_once(committed: GitRepo,
         os.setsid()
         fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
 
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     # preexec_fn: the pty must become prove's controlling terminal, as in a real shell.
     proc = subprocess.Popen(
         [PY, "-m", "avorelo_gate", "prove", "--name", "tests", "--", PY, "-c", code],

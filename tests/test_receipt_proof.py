@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, GitRepo
+from conftest import PACKAGE_ROOT, GitRepo
 
 TASK = ("id: T-1\nscope: ['src/**']\n"
         "proof:\n  - command: tests\n")
@@ -19,7 +19,8 @@ def proven(make_repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type:
     """A project whose commit was proven and committed through the hooks, pushed (with its
     receipts) to a bare remote, and a fresh clone of it: a CI runner with no proof records."""
     monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH",
+                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     dev: GitRepo = make_repo("dev")
     dev.write(".avorelo/tasks/T-1.yaml", TASK)
     dev.write("src/app.py", "a = 1\n")
@@ -43,8 +44,8 @@ def proven(make_repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type:
 def _ci(repo: GitRepo) -> dict:  # type: ignore[type-arg]
     proc = repo.gate("ci", "--base", "origin/main", "--head", "origin/feature",
                      "--format", "json")
-    assert proc.returncode in (0, 1), proc.stderr
     data: dict = json.loads(proc.stdout)  # type: ignore[type-arg]
+    assert proc.returncode == (0 if data["verdict"] == "pass" else 1), proc.stderr
     return data
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, GitRepo, assert_clean_error, run_gate
+from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error, run_gate
 from receipt_history import make_commits
 
 from avorelo_gate.adopt.install import render_hook
@@ -32,7 +32,8 @@ TASK = 'id: T-1\nscope: ["src/**"]\nmodel: {weight: light, name: haiku-x}\n'
 def hooked(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     """A repository with a policy, a task and every hook installed by ``avorelo-gate install``."""
     monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH",
+                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     repo.write(".avorelo/policy.yaml", POLICY)
     repo.write(".avorelo/tasks/T-1.yaml", TASK)
     repo.write(".avorelo/tasks/T-2.yaml", TASK.replace("T-1", "T-2"))
@@ -288,6 +289,11 @@ TAMPERS: dict[str, tuple[Any, str]] = {
     "not JSON": (lambda d: b"LGTM, trust me", "not JSON"),
     "not UTF-8": (lambda d: d.replace(b"T-1", b"T-\xff", 1), "not UTF-8"),
     "JSON, not a receipt": (lambda d: b"[1, 2]", "expected a mapping"),
+    # issue 17: each compared field and the subject's tree, alone (T-2 is a real task here)
+    "other task": (lambda d: _edit(d, lambda doc: doc["predicate"]["task"].update(id="T-2")),
+                   "task.id: the receipt says 'T-2'"),
+    "subject tree": (lambda d: _edit(d, lambda doc: doc["subject"][0]["digest"].update(
+        gitTree="0" * 40)), "gitTree 000000000000 is not the commit's tree"),
 }
 
 
@@ -491,7 +497,7 @@ def test_concurrent_note_writers_lose_nothing(repo: GitRepo) -> None:
               "from avorelo_gate.receipts.store import write_notes; "
               "write_notes(open_repo(), {s: ('{\"n\":\"%s\"}' % s).encode() "
               "for s in sys.argv[1:]})")
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", script, *shas[i::3]], cwd=repo.path,
                               env=env, stderr=subprocess.PIPE) for i in range(3)]
     for p in procs:

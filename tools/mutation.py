@@ -1,0 +1,145 @@
+"""Mutation testing of the decision code, with mutmut 3, and its report.
+
+    .venv/bin/pip install mutmut            # not a project dependency: a developer's tool
+    .venv/bin/python tools/mutation.py                       # every decision module, in order
+    .venv/bin/python tools/mutation.py task/scope.py gate/engine.py   # some of them
+    .venv/bin/python tools/mutation.py --report-only          # rewrite mutation/REPORT.md
+
+Configuration is ``[tool.mutmut]`` in pyproject.toml: which modules are mutated and the test
+files whose tests may kill a mutant. mutmut copies ``avorelo_gate/`` into ``mutants/``, runs the
+selected tests once to learn which tests call which function (the stats pass), then for each
+mutant runs only the tests that reach the mutated function, fastest first, stopping at the first
+failure. tests/conftest.py makes both halves see through subprocesses: the CLI and the git hooks
+import the copy the tests imported (``PACKAGE_ROOT``), and during the stats pass ``run_gate``
+calls ``main()`` in the test's process so that CLI tests are attributed to what they reach.
+A function reached *only* from a git hook (pre-push run by ``git push``) has no attributed test
+unless an in-process test reaches it too; mutmut reports its mutants as "no tests", and the
+report counts them as not killed.
+
+The modules are run one at a time in order of importance (the order below), so a run stopped
+early still leaves a report on the most important ones. Survivors are listed in the report with
+the reason given for them in mutation/survivors.json (``{"mutant name": "why it is equivalent,
+or the test that now kills it"}``); one with no reason is marked UNEXPLAINED.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REPORT = ROOT / "mutation" / "REPORT.md"
+REASONS = ROOT / "mutation" / "survivors.json"
+RUN_NOTES = ROOT / "mutation" / "RUN.md"       # hand-written: what was run, where, how long
+TIMES = ROOT / "mutation" / "times.json"
+
+# In order of importance: what decides a verdict first, then what carries it to push and CI.
+MODULES = (
+    "task/scope.py", "gate/engine.py", "task/trailers.py", "task/declare.py",
+    "proof/check.py", "proof/requirements.py", "task/approvals.py", "receipts/credit.py",
+    "receipts/verify.py", "receipts/build.py", "points/prepush.py", "points/ci.py",
+)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
+          34: "skipped", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout",
+          255: "timeout", None: "not checked"}
+
+
+def dotted(module: str) -> str:
+    return "avorelo_gate." + module.removesuffix(".py").replace("/", ".")
+
+
+def run_module(module: str, max_children: int) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children),
+                    dotted(module) + ".*"], cwd=ROOT, check=False)
+    return time.monotonic() - started
+
+
+def statuses(module: str) -> dict[str, str]:
+    meta = ROOT / "mutants" / "avorelo_gate" / (module + ".meta")
+    if not meta.is_file():
+        return {}
+    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    return {name: STATUS.get(code, "suspicious") for name, code in codes.items()}
+
+
+def changed_lines(name: str) -> str:
+    """The mutant's own lines (what mutmut show prints with -/+), shortened for a table."""
+    shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=ROOT,
+                           capture_output=True, text=True, check=False).stdout
+    lines = [ln for ln in shown.splitlines()
+             if ln[:1] in "+-" and not ln.startswith(("+++", "---"))]
+    text = " / ".join(ln[0] + " " + ln[1:].strip() for ln in lines)
+    return (text[:157] + "...") if len(text) > 160 else text
+
+
+def write_report(times: dict[str, float]) -> None:
+    reasons: dict[str, str] = json.loads(REASONS.read_text(encoding="utf-8")) \
+        if REASONS.is_file() else {}
+    rows, survivors = [], []
+    total: Counter[str] = Counter()
+    for module in MODULES:
+        found = statuses(module)
+        if not found or set(found.values()) == {"not checked"}:
+            rows.append(f"| {module} | not run | | | | | |")
+            continue
+        counts = Counter(found.values())
+        total.update(counts)
+        tested = sum(counts.values()) - counts["not checked"] - counts["skipped"]
+        pending = f" of {len(found)} ({counts['not checked']} not run yet)" \
+            if counts["not checked"] else ""
+        killed = counts["killed"] + counts["timeout"]
+        explained = sum(1 for n, s in found.items()
+                        if s in ("survived", "no tests") and n in reasons)
+        rate = f"{100 * killed / tested:.1f}%" if tested else "-"
+        adjusted = f"{100 * (killed + explained) / tested:.1f}%" if tested else "-"
+        rows.append(f"| {module} | {tested}{pending} | {killed} | {counts['survived']} | "
+                    f"{counts['no tests']} | {rate} ({adjusted}) | "
+                    + (f"{times[module]:.0f} s |" if module in times else "- |"))
+        survivors += [(module, n, s) for n, s in sorted(found.items())
+                      if s in ("survived", "no tests", "suspicious")]
+    out = ["# Mutation testing report", "",
+           "Written by `tools/mutation.py` (mutmut 3; see README \"Testing the tests: coverage "
+           "and mutation\"). Killed counts timeouts; the rate in brackets also counts the "
+           "survivors explained below (equivalent, or killed by a test written since).",
+           "", *([RUN_NOTES.read_text(encoding="utf-8").strip(), ""] if RUN_NOTES.is_file()
+                 else []),
+           "| module | mutants run | killed | survived | no tests | kill rate | time |",
+           "|---|---|---|---|---|---|---|", *rows, "",
+           "## Survivors", "",
+           "Each with the reason it is equivalent to the original (no test can tell them "
+           "apart through the contract), the test that now kills it, or UNEXPLAINED.", ""]
+    for _module, name, status in survivors:
+        out.append(f"- `{name}` ({status}): `{changed_lines(name)}`  \n  "
+                   f"{reasons.get(name, 'UNEXPLAINED')}")
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="paths under avorelo_gate/ (default: all)")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args()
+    times: dict[str, float] = json.loads(TIMES.read_text()) if TIMES.is_file() else {}
+    if not args.report_only:
+        for module in args.modules or MODULES:
+            if module not in MODULES:
+                parser.error(f"{module}: not one of the decision modules ({', '.join(MODULES)})")
+            times[module] = run_module(module, args.max_children)
+            TIMES.parent.mkdir(exist_ok=True)
+            TIMES.write_text(json.dumps(times, indent=1) + "\n")
+    write_report(times)
+    print(f"wrote {REPORT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    raise SystemExit(main())

@@ -108,8 +108,9 @@ def test_staged_and_hook_output_never_carries_a_raw_escape(hostile: tuple[GitRep
             run_main_stdin("hook", "pre-push", "origin", "URL", cwd=repo.path,
                            stdin=f"refs/heads/feature {sha} refs/heads/feature "
                                  f"{'0' * 40}\n".encode())]
-    # every judging run fails (hostile names out of scope); prove runs `true`: 0
-    for proc, code in zip(runs, (1, 1, 1, 1, 0, 1), strict=True):
+    # every judging run fails (hostile names out of scope), except pre-commit, which cannot know
+    # the task yet (a Task: trailer may pick another) and defers scope to commit-msg; prove: 0
+    for proc, code in zip(runs, (1, 1, 0, 1, 0, 1), strict=True):
         assert_no_traceback(proc, frozenset({code}))
         shown = proc.stdout + proc.stderr
         assert raw_controls(shown) == [], (proc.args, raw_controls(shown), shown[-3000:])

@@ -29,6 +29,10 @@ RUN = {
     "git fetch origin '+refs/notes/avorelo": "test_adoption_blocks_as_written",
     "avorelo-gate context --task PAY-7": "test_worked_example_as_written",
     "git add -- src/auth tests/auth": "test_proof_block_as_written",
+    "avorelo-gate install --agent claude": (
+        "test_agent_install.py::test_the_readmes_agent_commands_run_as_written"),
+    "avorelo-gate task start AUTH-142": (
+        "test_router_readme.py::test_the_orchestrators_shell_block_runs_as_written"),
 }
 
 

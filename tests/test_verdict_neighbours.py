@@ -109,9 +109,13 @@ def test_ci_base_branch_tightening_later_does_not_judge_the_branch(make_repo) ->
     assert code == 0, report
 
 
-# -- ci: the range is judged by the newest Task:, with different ids in the range --------------
-def two_task_range(make_repo, first: str, second: str) -> GitRepo:  # type: ignore[no-untyped-def]
-    """DOC-7 may touch docs/ only; WIDE-1 docs/ and src/. Each commit is in its own scope."""
+# -- ci: the range is judged by head's Task:, paths by the commit that touched them --------------
+# Issue 13: "each commit judged by its own task, and the range as a whole by the tasks the range
+# declares (a path is covered when a commit that touched it was allowed to); head's task is
+# never replaced by an older one."
+def two_task_range(make_repo, first: str, second: str,  # type: ignore[no-untyped-def]
+                   paths: dict[str, str] | None = None) -> GitRepo:
+    """DOC-7 may touch docs/ only; WIDE-1 docs/ and src/."""
     repo = ci_project(make_repo, LOOSE)
     repo.write(".avorelo/tasks/DOC-7.yaml", 'id: DOC-7\nscope: ["docs/**"]\n')
     repo.write(".avorelo/tasks/WIDE-1.yaml", 'id: WIDE-1\nscope: ["docs/**", "src/**"]\n')
@@ -119,29 +123,43 @@ def two_task_range(make_repo, first: str, second: str) -> GitRepo:  # type: igno
     repo.git("switch", "-q", "main")
     repo.commit("plan both tasks")
     repo.git("switch", "-q", "-C", "feature")
-    paths = {"DOC-7": "docs/guide.md", "WIDE-1": "src/b.py"}
+    paths = paths or {"DOC-7": "docs/guide.md", "WIDE-1": "src/b.py"}
     for task in (first, second):
         commit(repo, paths[task], f"work\n\nTask: {task}")
     return repo
 
 
-def test_ci_range_task_is_the_newest_when_ids_differ(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_ci_range_task_is_heads_when_ids_differ(make_repo) -> None:  # type: ignore[no-untyped-def]
     repo = two_task_range(make_repo, "DOC-7", "WIDE-1")
     code, report = gate_json(repo, "ci", "--base", "main", "--head", "feature")
-    # The newest, WIDE-1, covers both paths; the oldest, DOC-7, would refuse src/b.py.
+    # Head's task, WIDE-1, judges the range; the oldest, DOC-7, would refuse src/b.py.
     assert code == 0, report
     assert report["task"]["id"] == "WIDE-1"
-    assert any("checked against the newest, WIDE-1" in w for w in report["warnings"])
+    assert any("the range by head's, WIDE-1" in w for w in report["warnings"])
 
 
-def test_ci_range_task_newest_refuses_what_only_the_older_task_allows(make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_ci_range_keeps_heads_task_and_covers_paths_by_their_commits(make_repo) -> None:  # type: ignore[no-untyped-def]
     repo = two_task_range(make_repo, "WIDE-1", "DOC-7")
     code, report = gate_json(repo, "ci", "--base", "main", "--head", "feature")
-    # Each commit passes under its own task; the range, under DOC-7, does not.
-    assert code == 1, report
+    # Head's DOC-7 judges the range (never the older WIDE-1), and src/b.py is covered because
+    # the WIDE-1 commit that touched it was allowed to: each commit passes, so does the range.
+    assert code == 0, report
     assert report["task"]["id"] == "DOC-7"
     assert [c["verdict"] for c in report["commits"]] == ["pass", "pass"]
-    assert rules(report) == {("out-of-scope", "src/b.py")}
+    assert any("checked by the task of the commit that touched them" in n
+               for n in report.get("notes", ()))
+
+
+def test_ci_range_path_no_commit_was_allowed_to_touch_fails(make_repo) -> None:  # type: ignore[no-untyped-def]
+    # The DOC-7 commit touches src/b.py, which its own task refuses: coverage comes only from a
+    # commit that was allowed, so neither that commit nor the range passes.
+    repo = two_task_range(make_repo, "WIDE-1", "DOC-7",
+                          {"WIDE-1": "docs/intro.md", "DOC-7": "src/b.py"})
+    code, report = gate_json(repo, "ci", "--base", "main", "--head", "feature")
+    assert code == 1, report
+    assert report["task"]["id"] == "DOC-7"
+    assert [c["verdict"] for c in report["commits"]] == ["pass", "fail"]
+    assert ("out-of-scope", "src/b.py") in rules(report)
 
 
 # -- ci: a receipt credits proof only for the commit it was recorded for -----------------------

@@ -123,7 +123,9 @@ def test_a_patch_that_deletes_an_out_of_scope_file_is_denied(work: GitRepo) -> N
 
 
 def test_a_very_long_patch_is_judged_whole(work: GitRepo) -> None:
-    body = "".join(f"*** Add File: src/gen/f{i}.py\n+x = {i}\n" for i in range(20000))
+    # 2,000 files: long enough to show the whole body is read (the shell and patch parsers'
+    # linear work is counted in test_agent_shell.py); 20,000 cost half a minute of CI.
+    body = "".join(f"*** Add File: src/gen/f{i}.py\n+x = {i}\n" for i in range(2000))
     doc = payload("codex", "pre_tool_apply_patch", work.path)
     doc["tool_input"]["command"] = f"*** Begin Patch\n{body}*** Add File: docs/late.md\n+x\n" \
                                    "*** End Patch\n"

@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from avorelo_gate.result import TouchedFile
 
 MAX_SHOWN = 5
-SCOPE_RULES = ("out-of-scope", "forbidden", "protected", "policy-changed")
 
 
 def decide_stop(event: StopRequest, environ: Mapping[str, str]) -> Decision:
@@ -55,9 +54,10 @@ def _added(touched: tuple[TouchedFile, ...], path: str | None) -> bool:
 
 def _step(rule: str, path: str | None, message: str, hint: str | None, added: bool) -> str:
     from avorelo_gate.gate.engine import shell_path
+    from avorelo_gate.gate.paths import PATH_RULES
     from avorelo_gate.git.paths import display_path
 
-    if rule in SCOPE_RULES and path:
+    if rule in PATH_RULES and path:
         undo = (f"delete it (it is new): rm -- {shell_path(path)}" if added
                 else f"revert it: git checkout HEAD -- {shell_path(path)}")
         return f"{rule} {display_path(path)}: {message}; {undo}."

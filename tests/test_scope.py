@@ -185,3 +185,57 @@ def test_task_scope_trailer_keeps_repeated_patterns() -> None:
                                   "a b/c/d", "a b/x", "src/a-b.c/x", "é/x", "src/k.py"])
 def test_plain_directory_lists_answer_as_pathspec(pats: list[str], path: str) -> None:
     assert Matcher.compile(pats).match(path) == match_reference(pats, path)
+
+
+@pytest.mark.parametrize("pattern", ["[[-?]", "src/[z-a].py", "[!9-0]x"])
+def test_a_class_range_that_runs_backwards_is_bad_input(pattern: str) -> None:
+    """pathspec cannot compile ``[z-a]`` (git's wildmatch lets it match nothing): refused up
+    front, by validate and by every check, never an internal error."""
+    assert "runs backwards" in (pattern_problem(pattern) or "")
+
+
+@pytest.mark.parametrize("pattern", ["[a-z]", "[]-a]", "[a-]", "[-a]", "[!a-c]", "[]]"])
+def test_forward_ranges_and_literal_dashes_are_fine(pattern: str) -> None:
+    assert pattern_problem(pattern) is None
+    Matcher._build((pattern,))   # and pathspec compiles them
+
+
+def test_a_backwards_range_in_a_task_file_is_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    from conftest import GitRepo, assert_clean_error
+
+    path = tmp_path / "r"
+    path.mkdir()
+    repo = GitRepo(path)
+    repo.git("init", "-q")
+    repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["[[-?]"]\n')
+    repo.write("a.txt")
+    repo.add()
+    for args in (("check",), ("validate", ".avorelo/task.yaml")):
+        proc: subprocess.CompletedProcess[str] = repo.gate(*args)
+        assert_clean_error(proc, 2, ".avorelo/task.yaml", "[[-?]")
+
+
+LITERAL_PATTERN = st.builds(
+    lambda neg, lead, body, tail: neg + lead + body + tail,
+    st.sampled_from(["", "!"]), st.sampled_from(["", "/"]),
+    st.text(alphabet="ab/.-_", min_size=1, max_size=8),
+    st.sampled_from(["", "/", "/**"])).filter(lambda p: pattern_problem(p) is None)
+LITERAL_PATH = st.text(alphabet="ab/.-_\n", min_size=1, max_size=12)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patterns=st.lists(LITERAL_PATTERN, min_size=1, max_size=5),
+       paths=st.lists(LITERAL_PATH, min_size=1, max_size=8))
+@example(patterns=[".pre-commit-config.yaml"], paths=["a/.pre-commit-config.yaml",
+                                                      "/.pre-commit-config.yaml"])
+@example(patterns=["docs/", "!docs/a"], paths=["x/docs/a", "docs/a/b", "docs"])
+def test_wildcard_free_patterns_match_by_string_tests_as_pathspec_does(
+        patterns: list[str], paths: list[str]) -> None:
+    """Patterns with no wildcard are answered without RE2 (``_LITERAL_FORMS``); the answer
+    is pathspec's own, newlines in names included."""
+    matcher = Matcher._build(tuple(patterns))
+    assert matcher._set is None   # string tests answered: RE2 was not used
+    for path in paths:
+        assert matcher.match(path) == match_reference(patterns, path), (patterns, path)

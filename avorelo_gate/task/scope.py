@@ -11,16 +11,19 @@ task scope never pays for them), and each distinct list is compiled once per pro
 """
 from __future__ import annotations
 
+import os
 import re
-import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from avorelo_gate.errors import BadInputError
+from avorelo_gate.files import memo
 
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
+    from typing import Any
+
     import pathspec
 
 MAX_PATTERN_LENGTH = 4096
@@ -55,6 +58,10 @@ def pattern_problem(pattern: object) -> str | None:
         return "'.' components never match; write the path without './'"
     if _unbalanced_bracket(body):
         return "unbalanced '[' in the pattern"
+    reversed_range = _reversed_range(body)
+    if reversed_range:
+        return (f"the range {reversed_range!r} in a '[...]' class runs backwards; write the "
+                "lower character first")
     return None
 
 
@@ -76,6 +83,33 @@ def _unbalanced_bracket(body: str) -> bool:
     return False
 
 
+def _reversed_range(body: str) -> str:
+    """The first ``z-a`` range of a bracket class, which pathspec cannot compile (git's
+    wildmatch lets it match nothing); '' when there is none. Classes are read as
+    ``_unbalanced_bracket`` reads them."""
+    i = 0
+    while i < len(body):
+        if body[i] != "[":
+            i += 1
+            continue
+        j = i + 1
+        if j < len(body) and body[j] in "!^":
+            j += 1
+        start = j
+        if j < len(body) and body[j] == "]":
+            j += 1
+        end = body.find("]", j)
+        if end == -1:
+            return ""
+        k = start
+        while k + 2 < end:
+            if body[k + 1] == "-" and body[k] > body[k + 2]:
+                return body[k:k + 3]
+            k += 3 if body[k + 1] == "-" else 1
+        i = end + 1
+    return ""
+
+
 def _spec(patterns: Sequence[str]) -> pathspec.PathSpec[Any]:
     import pathspec
 
@@ -86,6 +120,51 @@ def _spec(patterns: Sequence[str]) -> pathspec.PathSpec[Any]:
         # to re; the meaning is pathspec's and the tests compare it with pathspec.
         warnings.simplefilter("ignore", FutureWarning)
         return pathspec.PathSpec.from_lines("gitignore", patterns, backend="simple")
+
+
+def _regexes(pats: tuple[str, ...]) -> list[tuple[str, str, bool]]:
+    """Each pattern that means something, with pathspec's regex and include flag, in order.
+
+    Every pattern is kept in its place, repeats included: order is meaning (``src/a/**,
+    !src/a/x, src/a/**`` includes src/a/x). Blank lines and comments are skipped, as
+    PathSpec.from_lines skips them. Kept in the clone's memo where it is open: importing
+    pathspec costs a hook more than the rest of its decision."""
+    key = "\0".join((_pathspec_fingerprint(), *pats)).encode("utf-8", "surrogatepass")
+    kept = memo.get("gitignore-regex", key)
+    if isinstance(kept, list) and all(
+            isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)
+            and isinstance(r[1], str) and isinstance(r[2], bool) for r in kept):
+        return [(r[0], r[1], r[2]) for r in kept]
+    try:
+        spec = _spec(pats)
+    except re.error as e:   # pattern_problem refuses what we know of; never a traceback
+        culprit = next((p for p in pats if not _compiles(p)), pats[0] if pats else "")
+        raise BadInputError(f"pattern {culprit!r} cannot be matched: {e}") from e
+    found = [(str(p.pattern), p.regex.pattern, bool(p.include)) for p in spec.patterns
+             if getattr(p, "regex", None) is not None and p.include is not None]
+    memo.put("gitignore-regex", key, [list(r) for r in found])
+    return found
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        _spec((pattern,))
+    except re.error:
+        return False
+    return True
+
+
+def _pathspec_fingerprint() -> str:
+    """The installed pathspec, without importing it: a new release may translate anew."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("pathspec")
+    origin = spec.origin if spec is not None else None
+    try:
+        st = os.stat(origin) if origin else None
+    except OSError:
+        st = None
+    return f"{origin}:{st.st_size}:{st.st_mtime_ns}" if st else "unknown"
 
 
 # Paths are git's bytes decoded with surrogateescape: an undecodable byte is a lone surrogate,
@@ -100,16 +179,42 @@ _END = "(?:/|$)"
 MAX_MEMORY = 64 << 20
 
 
-_PLAIN_DIR = re.compile(r"\^((?:[\w./-]|\\[^\w])+)/", re.ASCII)
+# pathspec's regex for a pattern with no wildcard in it, by shape: (head, tail, kind). Each
+# kind is answered by string tests exactly as its regex would be (``_literal_match``), so a
+# task or policy of plain paths and directories never needs RE2: the policy file, a protected
+# config file, ``src/**``. Anything else is matched by RE2.
+_LITERAL_FORMS = (
+    ("^", "/", "under"),              # dir/**: what is under dir
+    ("^", _END, "at"),                # a/b.py, /x: the path itself, or what is under it
+    ("^(?:.+/)?", _END, "named"),     # name: a path ending in name, or what is under one
+    ("^(?:.+/)?", "/", "named-dir"),  # name/: what is under a directory called name
+)
+_LITERAL = re.compile(r"(?:[\w./-]|\\[^\w])+", re.ASCII)
 
 
-def _plain_prefix(regex: str) -> str:
-    """``dir/`` when pathspec's regex is exactly ``^dir/`` with ``dir`` literal, else ''."""
-    found = _PLAIN_DIR.fullmatch(regex)
-    if found is None:
-        return ""
-    literal = re.sub(r"\\(.)", r"\1", found.group(1))
-    return literal + "/" if "^" + re.escape(literal) + "/" == regex else ""
+def _literal_rule(regex: str) -> tuple[str, str] | None:
+    """(kind, literal) when pathspec's ``regex`` is one of the wildcard-free shapes."""
+    for head, tail, kind in _LITERAL_FORMS:
+        if regex.startswith(head) and regex.endswith(tail) and len(regex) > len(head + tail):
+            body = regex[len(head):len(regex) - len(tail)]
+            if _LITERAL.fullmatch(body):
+                literal = re.sub(r"\\(.)", r"\1", body)
+                if re.escape(literal) == body:
+                    return kind, literal
+    return None
+
+
+def _literal_match(kind: str, literal: str, path: str) -> bool:
+    """What the regex of that shape says of ``path`` (``(?:.+/)?``: one character or more,
+    then a slash, before the name)."""
+    if path.startswith(literal + "/") or (path == literal and kind in ("at", "named")):
+        return True
+    if kind in ("named", "named-dir"):
+        if path.find("/" + literal + "/", 1) != -1:
+            return True
+        return (kind == "named" and path.endswith("/" + literal)
+                and len(path) > len(literal) + 1)
+    return False
 
 
 def _utf8(text: str) -> bytes:
@@ -136,11 +241,11 @@ class Matcher:
     _set: Any = field(compare=False, repr=False)
     _includes: tuple[bool, ...] = field(compare=False, repr=False)
     _all_include: bool = field(compare=False, repr=False)
-    # When every pattern is a plain ``dir/**`` (pathspec's regex is exactly ``^dir/``, no
-    # repetition at all), the last matching prefix decides: no regex engine is needed, and
-    # a string comparison is linear too. (prefix, include), last pattern first.
-    _prefixes: tuple[tuple[str, bool], ...] | None = field(default=None, compare=False,
-                                                            repr=False)
+    # When no pattern has a wildcard (``_LITERAL_FORMS``), the last one that matches decides,
+    # by string tests: no regex engine is needed, and they are linear too.
+    # (kind, literal, include), last pattern first.
+    _literals: tuple[tuple[str, str, bool], ...] | None = field(default=None, compare=False,
+                                                                repr=False)
 
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> Matcher:
@@ -156,43 +261,39 @@ class Matcher:
 
     @classmethod
     def _build(cls, pats: tuple[str, ...]) -> Matcher:
-        import re2
-
-        options = re2.Options()
-        options.never_capture = True
-        options.dot_nl = True
-        options.log_errors = False
-        options.max_mem = MAX_MEMORY
-        regex_set = re2.Set.SearchSet(options)
-        includes: list[bool] = []
-        prefixes: list[tuple[str, bool]] | None = []
-        # Every pattern is kept in its place, repeats included: order is meaning
-        # (``src/a/**, !src/a/x, src/a/**`` includes src/a/x). Empty lines are skipped, as
-        # PathSpec.from_lines skips them.
-        for p in _spec(pats).patterns:
-            regex = getattr(p, "regex", None)
-            if regex is None or p.include is None:
-                continue
-            # pathspec's regexes are searched (``regex.search``): an unanchored Set does that.
-            body = _NAMED_GROUP.sub("(?:", regex.pattern).replace(_END, "(?:/|\\z)")
-            try:
-                regex_set.Add(_utf8(body))
-            except re2.error as e:
-                raise BadInputError(f"pattern {p.pattern!r} cannot be matched: {e}") from e
-            includes.append(bool(p.include))
-            if prefixes is not None:
-                prefixes.append((_plain_prefix(regex.pattern), bool(p.include)))
-                if not prefixes[-1][0]:
-                    prefixes = None
+        regexes = _regexes(pats)
+        includes = tuple(include for _, _, include in regexes)
+        rules = [(_literal_rule(regex), include) for _, regex, include in regexes]
+        if includes and all(rule for rule, _ in rules):
+            # No wildcard anywhere: string tests answer, and RE2 is not even loaded.
+            literals = tuple((rule[0], rule[1], include) for rule, include in reversed(rules)
+                             if rule is not None)
+            return cls(pats, None, includes, all(includes), literals)
+        regex_set = None
         if includes:
+            import re2
+
+            options = re2.Options()
+            options.never_capture = True
+            options.dot_nl = True
+            options.log_errors = False
+            options.max_mem = MAX_MEMORY
+            regex_set = re2.Set.SearchSet(options)
+            for pattern, regex, _ in regexes:
+                # pathspec's regexes are searched (``regex.search``): an unanchored Set
+                # does that.
+                body = _NAMED_GROUP.sub("(?:", regex).replace(_END, "(?:/|\\z)")
+                try:
+                    regex_set.Add(_utf8(body))
+                except re2.error as e:
+                    raise BadInputError(f"pattern {pattern!r} cannot be matched: {e}") from e
             regex_set.Compile()
-        return cls(pats, regex_set if includes else None, tuple(includes), all(includes),
-                   tuple(reversed(prefixes)) if prefixes else None)
+        return cls(pats, regex_set, includes, all(includes), None)
 
     def match(self, path: str) -> bool:
-        if self._prefixes is not None:
-            for prefix, include in self._prefixes:
-                if path.startswith(prefix):
+        if self._literals is not None:
+            for kind, literal, include in self._literals:
+                if _literal_match(kind, literal, path):
                     return include
             return False
         if self._set is None:
@@ -235,6 +336,8 @@ def fold_path(text: str) -> str:
     same file as ``src/auth/keys/x`` and ``é``."""
     if text.isascii():
         return text.lower()
+    import unicodedata  # here: most names are ASCII, and the module is a shared library
+
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
 
 

@@ -7,19 +7,17 @@ constructed by the safe constructor.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import yaml
-
 from avorelo_gate.errors import BadInputError
+from avorelo_gate.files import memo
+
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
+if TYPE_CHECKING:
+    from typing import Any
+
+    import yaml
 
 MAX_YAML_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-
-try:
-    _LOADER: type[Any] = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _LOADER = yaml.SafeLoader
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + t
@@ -31,7 +29,33 @@ GLOB_HINT = ("quote patterns that start with '*', '!', '[', '{' or contain ': ' 
 
 
 def load_yaml(data: bytes, source: str) -> Any:
-    """Parse one YAML document; every failure is a BadInputError naming ``source``."""
+    """Parse one YAML document; every failure is a BadInputError naming ``source``.
+
+    Where the clone's memo is open (the commit and agent hooks), a document parsed before is
+    taken from it, and PyYAML is not even imported: failures are never kept, so a broken file
+    fails the same way every time."""
+    kept = memo.get("yaml", data)
+    if isinstance(kept, dict) and "document" in kept:
+        return kept["document"]
+    document = _parse(data, source)
+    if memo.is_open() and memo.is_plain(document):
+        memo.put("yaml", data, {"document": document})
+    return document
+
+
+def _loader() -> type[Any]:
+    import yaml
+
+    try:
+        loader: type[Any] = yaml.CSafeLoader
+    except AttributeError:  # PyYAML built without libyaml
+        loader = yaml.SafeLoader
+    return loader
+
+
+def _parse(data: bytes, source: str) -> Any:
+    import yaml
+
     if len(data) > MAX_YAML_BYTES:
         raise BadInputError(f"{source}: file is {len(data)} bytes; the limit is "
                             f"{MAX_YAML_BYTES} bytes")
@@ -44,7 +68,7 @@ def load_yaml(data: bytes, source: str) -> Any:
                     if ln[:len(ln) - len(ln.lstrip())].count("\t"))
         raise BadInputError(f"{source}:{line}: tab used for indentation; YAML indents with "
                             "spaces")
-    loader = _LOADER(text)
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -67,6 +91,8 @@ def _tab_indented(text: str) -> bool:
 
 
 def _marked(source: str, e: yaml.MarkedYAMLError) -> str:
+    import yaml
+
     mark = e.problem_mark or e.context_mark
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
     problem = e.problem or e.context or "invalid YAML"
@@ -89,6 +115,8 @@ def _one_line(text: str) -> str:
 
 def _check_nodes(root: yaml.Node, source: str) -> None:
     """Refuse aliases, duplicate keys, non-standard tags and deep nesting, iteratively."""
+    import yaml
+
     seen: set[int] = set()
     stack: list[tuple[yaml.Node, int]] = [(root, 0)]
     while stack:

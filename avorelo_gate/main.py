@@ -8,12 +8,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 from avorelo_gate.errors import ExitCode, GateError
-
-if TYPE_CHECKING:
-    pass
 
 
 def _err(message: str) -> None:

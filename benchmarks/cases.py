@@ -18,6 +18,8 @@ from pathlib import Path
 from fixtures import COMMIT_MESSAGE, COMMIT_STAGES, FIXTURES, ROOT, Sizes, big_paths, fixture
 from measure import Sample, Spread, cpu_note, git_out, paired, run_timed
 
+from avorelo_gate.adopt.hook_scripts import LAUNCHER
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -50,7 +52,9 @@ class Bench:
 
     @property
     def gate(self) -> list[str]:
-        return [str(self.python), "-m", "avorelo_gate"]
+        # What the installed hooks run (adopt/hook_scripts.py LAUNCHER), and what the console
+        # script `avorelo-gate` that agents' configs call does: no runpy, as `-m` would import.
+        return [str(self.python), "-c", LAUNCHER]
 
     def python_pass(self, repo: Path) -> Sample:
         return run_timed([str(self.python), "-c", "pass"], repo, self.env)

@@ -122,6 +122,14 @@ class GitRepo:
         return run_gate(*args, cwd=cwd or self.path, input=input, env=env)
 
 
+def hooks_run_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hooks that ``avorelo-gate install`` writes from here on run this interpreter and this
+    checkout (the code under test, a mutated copy included)."""
+    monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
+    monkeypatch.setenv("PYTHONPATH",
+                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
 def run_gate(*args: str, cwd: Path, input: bytes | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a subprocess (what hooks and users run)."""

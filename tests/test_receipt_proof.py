@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGE_ROOT, GitRepo
+from conftest import GitRepo, hooks_run_this_checkout
 
 TASK = ("id: T-1\nscope: ['src/**']\n"
         "proof:\n  - command: tests\n")
@@ -18,9 +17,7 @@ PROVE = ("prove", "--name", "tests", "--", sys.executable, "-c", "print('ok')")
 def proven(make_repo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A project whose commit was proven and committed through the hooks, pushed (with its
     receipts) to a bare remote, and a fresh clone of it: a CI runner with no proof records."""
-    monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH",
-                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    hooks_run_this_checkout(monkeypatch)
     dev: GitRepo = make_repo("dev")
     dev.write(".avorelo/tasks/T-1.yaml", TASK)
     dev.write("src/app.py", "a = 1\n")

@@ -12,9 +12,17 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PACKAGE_ROOT, ROOT, GitRepo, assert_clean_error, run_gate
+from conftest import (
+    PACKAGE_ROOT,
+    ROOT,
+    GitRepo,
+    assert_clean_error,
+    hooks_run_this_checkout,
+    run_gate,
+)
 from receipt_history import make_commits
 
+import avorelo_gate
 from avorelo_gate.adopt.install import render_hook
 from avorelo_gate.receipts.build import canonical_bytes
 
@@ -31,9 +39,7 @@ TASK = 'id: T-1\nscope: ["src/**"]\nmodel: {weight: light, name: haiku-x}\n'
 @pytest.fixture
 def hooked(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> GitRepo:
     """A repository with a policy, a task and every hook installed by ``avorelo-gate install``."""
-    monkeypatch.setenv("AVORELO_GATE_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH",
-                       str(PACKAGE_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    hooks_run_this_checkout(monkeypatch)
     repo.write(".avorelo/policy.yaml", POLICY)
     repo.write(".avorelo/tasks/T-1.yaml", TASK)
     repo.write(".avorelo/tasks/T-2.yaml", TASK.replace("T-1", "T-2"))
@@ -126,7 +132,7 @@ def test_commit_through_hooks_attaches_the_receipt(hooked: GitRepo) -> None:
                          "paths_sha256": hashlib.sha256(b"src/app.py\0").hexdigest()}
     policy_blob = hooked.git("rev-parse", "HEAD~1:.avorelo/policy.yaml").stdout.decode().strip()
     assert p["policy"] == {"blob": policy_blob}
-    assert p["gate"] == {"version": "0.1.0"}
+    assert p["gate"] == {"version": avorelo_gate.__version__}
     assert p["signature"] == {"alg": "none"}
     assert not list((hooked.path / ".git" / "avorelo" / "pending").iterdir())
     assert verify(hooked).returncode == 0

@@ -13,6 +13,26 @@ The marker is ``points/commit_hooks.py``'s ``MARKER`` in the local state directo
 """
 from __future__ import annotations
 
+# What the Python hooks run: ``python -m avorelo_gate`` would import runpy (and importlib.util
+# with it) first, ~6 ms of every hook; the console script's own two lines do not.
+LAUNCHER = "import sys; from avorelo_gate.main import main; sys.exit(main())"
+
+# Shell run before Python starts, per hook. pre-commit cannot know the task (the message's
+# Task: outranks every other source), and in a `git commit` commit-msg always runs when
+# pre-commit does (--no-verify skips both): with install's commit-msg hook beside it, it
+# leaves the whole check to commit-msg, as the contract lets it ("it defers and says so"),
+# and the commit starts one Python process instead of two. Alone (`install --hook
+# pre-commit`), it checks what it can, in Python.
+PRELUDES = {
+    "pre-commit": """\
+case "$0" in */*) beside="${{0%/*}}/commit-msg" ;; *) beside=commit-msg ;; esac
+if [ -f "$beside" ] && grep -q '^{marker}: commit-msg$' "$beside"; then
+    echo "avorelo-gate: pre-commit: the whole check runs at commit-msg, with the message's task" >&2
+    exit 0
+fi
+""",
+}
+
 SHELL_HOOKS = {
     "prepare-commit-msg": """\
 # Nothing to decide here, so no Python: note whether git hinted at --amend (commit-msg

@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from avorelo_gate.adopt.hook_scripts import SHELL_HOOKS
+from avorelo_gate.adopt.hook_scripts import LAUNCHER, PRELUDES, SHELL_HOOKS
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo
@@ -25,9 +25,9 @@ TEMPLATE = """\
 #!/bin/sh
 {marker}: {name}
 # Written by `avorelo-gate install`. Reinstall with `avorelo-gate install --force`.
-PY="${{AVORELO_GATE_PYTHON:-{python}}}"
+{prelude}PY="${{AVORELO_GATE_PYTHON:-{python}}}"
 if [ -n "$PY" ] && [ -x "$PY" ]; then
-    exec "$PY" -m avorelo_gate hook {name} "$@"
+    exec "$PY" -c "{launcher}" hook {name} "$@"
 fi
 if command -v avorelo-gate >/dev/null 2>&1; then
     exec avorelo-gate hook {name} "$@"
@@ -39,9 +39,11 @@ exit 3
 
 def render_hook(name: str, python: str = "") -> str:
     if name in SHELL_HOOKS:  # nothing to decide: no Python start (hook_scripts.py)
-        head = TEMPLATE.split("PY=", 1)[0]
+        head = TEMPLATE.split("{prelude}", 1)[0]
         return (head + SHELL_HOOKS[name]).format(marker=MARKER, name=name)
-    return TEMPLATE.format(marker=MARKER, name=name, python=python)
+    return TEMPLATE.format(marker=MARKER, name=name, python=python,
+                           prelude=PRELUDES.get(name, "").format(marker=MARKER),
+                           launcher=LAUNCHER)
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from typing import BinaryIO, TextIO
 
 from avorelo_gate.agents.events import AGENTS, EVENTS, Decision, PayloadError
 from avorelo_gate.errors import BadInputError, GateError
+
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
+if TYPE_CHECKING:
+    from typing import BinaryIO, TextIO
 
 USAGE = (f"usage: avorelo-gate agent-hook AGENT EVENT (AGENT: {'|'.join(AGENTS)}; "
          f"EVENT: {'|'.join(EVENTS)}); the agent's hook JSON on stdin")
@@ -37,8 +40,10 @@ def run_agent_hook(args: Sequence[str], environ: Mapping[str, str],
         doc = load_payload(raw, agent)
         vscode = agent == "copilot" and ("tool_name" in doc or "hook_event_name" in doc)
         from avorelo_gate.agents.decide import decide
+        from avorelo_gate.files import memo
 
-        decision = decide(parse_event(agent, event, doc), environ)
+        with memo.session():   # the clone's memo, once the workspace is found
+            decision = decide(parse_event(agent, event, doc), environ)
     except PayloadError as e:
         decision = _refusal(event, f"avorelo-gate: {e}")
     except GateError as e:

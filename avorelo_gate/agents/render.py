@@ -7,12 +7,19 @@ stdout, except where the protocol wants a body. Warnings go where each agent sho
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from dataclasses import dataclass
 
 from avorelo_gate.agents.events import Decision
 
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
-class Answer(NamedTuple):
+
+@dataclass(frozen=True)
+class Answer:
+    """What the agent reads back: an exit code, stdout and stderr."""
+
     exit_code: int
     stdout: str = ""
     stderr: str = ""

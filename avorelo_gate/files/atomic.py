@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import time
 
 from avorelo_gate.errors import EnvironmentFailure
@@ -22,6 +21,8 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
+        import tempfile  # here: it imports random and shutil, which reads never need
+
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
     except OSError as e:
         raise EnvironmentFailure(f"{path}: cannot write: {e.strerror}") from e

@@ -5,7 +5,6 @@ Every entry point (hooks, ``check``, pre-push, ``ci``, ``receipt verify``) comes
 """
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 from avorelo_gate.git.change import Change
@@ -20,6 +19,8 @@ from avorelo_gate.task.scope import FoldedMatcher, Matcher, fold_path
 
 @dataclass(frozen=True)
 class Options:
+    """How a point of entry asks the engine: what it may know and allow."""
+
     allow_policy_change: bool = False
     # At the pre-commit stage the message (and its trailers) does not exist yet: rules that
     # the message can still satisfy wait for commit-msg, rules it cannot change apply now.
@@ -68,6 +69,8 @@ def shell_path(path: str) -> str:
     raw = fsencode(path)
     text = raw.decode("utf-8", "replace")
     if "\ufffd" not in text and text.isprintable():
+        import shlex
+
         return shlex.quote(text)
     return "$'" + "".join(chr(b) if 0x20 <= b < 0x7F and b not in b"'\\" else f"\\x{b:02x}"
                           for b in raw) + "'"

@@ -24,6 +24,8 @@ from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, decl
 
 @dataclass(frozen=True)
 class PrefetchedRepo(Repo):
+    """A Repo that answers commits, diffs and blobs it was given in bulk, before asking git."""
+
     commits: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     diffs: Mapping[str, list[RawEntry]] = field(default_factory=dict)  # against parent 1
     objects: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
@@ -110,5 +112,6 @@ def _prefetched(repo: Repo, commits: Mapping[str, tuple[str, tuple[str, ...]]] |
     return PrefetchedRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                           bare=repo.bare, shallow=repo.shallow,
                           object_format=repo.object_format, toplevel=repo.toplevel,
-                          head=repo.head, commits=commits or {}, diffs=diffs or {},
-                          objects=objects or {}, declarations=declarations or {})
+                          head=repo.head, hooks=repo.hooks, commits=commits or {},
+                          diffs=diffs or {}, objects=objects or {},
+                          declarations=declarations or {})

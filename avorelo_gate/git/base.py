@@ -17,6 +17,8 @@ EMPTY_TREE = {
 
 @dataclass(frozen=True)
 class RepoBase:
+    """The repository's identity: how to reach git, where it lives, its HEAD."""
+
     git: Git
     git_dir: str
     common_dir: str
@@ -25,6 +27,7 @@ class RepoBase:
     object_format: str
     toplevel: str | None
     head: str | None
+    hooks: str = ""          # where git runs hooks from, when discover asked (refs.hooks_dir)
 
     @property
     def empty_tree(self) -> str:

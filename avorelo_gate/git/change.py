@@ -21,6 +21,8 @@ MAX_UNTRACKED_COUNT_BYTES = 8 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Change:
+    """The change being judged: base, head, the touched paths and how to read their content."""
+
     base: str                     # commit id or the empty tree
     head: str                     # commit id, "INDEX" or "WORKTREE"
     touched: tuple[TouchedFile, ...]

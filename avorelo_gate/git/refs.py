@@ -13,6 +13,8 @@ class Refs(RepoBase):
 
     def hooks_dir(self) -> str:
         """Where git runs hooks from: ``core.hooksPath`` when set, else ``$GIT_DIR/hooks``."""
+        if self.hooks:
+            return self.hooks
         out = self.git.out("rev-parse", "--path-format=absolute", "--git-path", "hooks")
         return out.decode("utf-8", "surrogateescape").rstrip("\n")
 

@@ -19,24 +19,27 @@ class Repo(Revisions, Diffs, Refs):
 
 def discover(git: Git) -> Repo:
     """The repository ``git`` reaches, in one ``rev-parse``."""
+    # Where git runs hooks from (``core.hooksPath`` honoured) comes in the same answer: the
+    # agents' hooks check every write against it.
     base = ("rev-parse", "--path-format=absolute", "--git-dir", "--git-common-dir",
-            "--is-bare-repository", "--is-shallow-repository", "--show-object-format")
+            "--is-bare-repository", "--is-shallow-repository", "--show-object-format",
+            "--git-path", "hooks")
     proc = git.run(*base, "--show-toplevel", "--verify", "-q", "HEAD", ok=(0, 1, 128))
     if proc.returncode == 128 and b"must be run in a work tree" in proc.stderr:
         proc = git.run(*base, "--verify", "-q", "HEAD", ok=(0, 1))
         lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-        lines.insert(5, "")
+        lines.insert(6, "")
     elif proc.returncode == 128:
         raise git._error(("rev-parse",), proc)
     else:
         lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    git_dir, common_dir, bare, shallow, fmt, toplevel = lines[:6]
-    head = lines[6] if proc.returncode == 0 and len(lines) > 6 else None
+    git_dir, common_dir, bare, shallow, fmt, hooks, toplevel = lines[:7]
+    head = lines[7] if proc.returncode == 0 and len(lines) > 7 else None
     if head is None:
         _refuse_broken_head(git, common_dir)
     return Repo(git=git, git_dir=git_dir, common_dir=common_dir, bare=bare == "true",
                 shallow=shallow == "true", object_format=fmt, toplevel=toplevel or None,
-                head=head)
+                head=head, hooks=hooks)
 
 
 def _refuse_broken_head(git: Git, common_dir: str) -> None:

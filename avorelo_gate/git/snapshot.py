@@ -27,6 +27,8 @@ def blob_id(data: bytes, object_format: str = "sha1") -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
+    """One state of the repository to read files from: a commit, the index or the working tree."""
+
     repo: Repo
     rev: str          # INDEX, WORKTREE or a commit id
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any  # at run time: the MCP SDK reads the tools' annotations
 
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 

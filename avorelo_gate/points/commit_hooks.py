@@ -18,6 +18,7 @@ import os
 from collections.abc import Mapping
 
 from avorelo_gate.errors import BadInputError
+from avorelo_gate.files import memo
 from avorelo_gate.git.repo import Repo, open_repo
 from avorelo_gate.points.invocation import commit_amends
 from avorelo_gate.result import GateReport
@@ -38,7 +39,8 @@ def pre_commit(args: list[str], environ: Mapping[str, str]) -> GateReport:
     repo = open_repo(environ=environ)
     amend = bool(commit_amends())
     # An amend diffs against HEAD's parent: the engine asks git for that itself.
-    with contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
+    with memo.using(repo.state_dir()), \
+            contextlib.nullcontext(repo) if amend else staged_read_ahead(repo, environ) as early:
         from avorelo_gate.gate.assemble import CheckRequest, run_check
 
         report = run_check(early, CheckRequest(message_known=False, amend=amend), environ)
@@ -123,7 +125,8 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)
     stamped = stamp_task(repo, msgfile, environ)
-    checked = check_request(repo, req, environ)
+    with memo.using(repo.state_dir()):
+        checked = check_request(repo, req, environ)
     if stamped:
         from dataclasses import replace
 

@@ -79,6 +79,8 @@ class _Objects:
 
 @dataclass(frozen=True)
 class ReadAheadRepo(Repo):
+    """A Repo whose staged diff git is already computing while Python imports the engine."""
+
     pending: _Pending | None = None
     objects: _Objects | None = None
 
@@ -135,7 +137,7 @@ def staged_read_ahead(repo: Repo, environ: Mapping[str, str] | None = None,
         yield ReadAheadRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                             bare=repo.bare, shallow=repo.shallow,
                             object_format=repo.object_format, toplevel=repo.toplevel,
-                            head=repo.head, pending=pending, objects=objects)
+                            head=repo.head, hooks=repo.hooks, pending=pending, objects=objects)
     finally:
         pending.cancel()
         if objects is not None:

@@ -138,4 +138,4 @@ def with_cache(repo: Repo) -> Repo:
     return CachedStagedRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                             bare=repo.bare, shallow=repo.shallow,
                             object_format=repo.object_format, toplevel=repo.toplevel,
-                            head=repo.head)
+                            head=repo.head, hooks=repo.hooks)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.git.repo import Repo
@@ -15,7 +14,11 @@ from avorelo_gate.task.declare import ResolvedTask, load_task_file
 from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR, Policy
 from avorelo_gate.task.schema import PROOF_KINDS
 
-Requirement = Mapping[str, Any]
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
+if TYPE_CHECKING:
+    from typing import Any
+
+    Requirement = Mapping[str, Any]
 ARTIFACT_KINDS = ("junit", "log", "file")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
@@ -30,6 +29,10 @@ from avorelo_gate.receipts.model import recorded_local_model
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
 from avorelo_gate.receipts.store import FETCH_HINT, has_notes_ref, read_notes
 from avorelo_gate.result import Violation
+
+TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 PROOF_RULES = frozenset({"proof-missing", "proof-failed", "proof-stale", "proof-invalid"})
 COMPARED = (("task", "the task"), ("model", "the model"), ("diff", "the diff"),

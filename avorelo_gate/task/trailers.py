@@ -31,12 +31,16 @@ from avorelo_gate.git.repo import Repo
 
 @dataclass(frozen=True)
 class Trailer:
+    """One trailer of a commit message, as git parses it."""
+
     key: str  # as written (git trims the whitespace around it)
     value: str  # continuation lines unfolded into one line, trimmed
 
 
 @dataclass(frozen=True)
 class TrailerDeclaration:
+    """What a commit message's trailers declare: task, scope, model, tools."""
+
     task_id: str | None
     scope: tuple[str, ...]
     model: str | None

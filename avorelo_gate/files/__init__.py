@@ -1,2 +1,3 @@
 """Leaf utilities for local files: crash-safe writes (``atomic``), inter-process locks
-(``locking``) and reading a file the user named (``inputs``). Imports only ``errors``."""
+(``locking``), reading a file the user named (``inputs``) and the hooks' memo of what they
+parsed (``memo``). Imports only ``errors`` and the package's version."""

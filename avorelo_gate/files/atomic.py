@@ -21,9 +21,12 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
-        import tempfile  # here: it imports random and shutil, which reads never need
-
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=directory)
+        # mkstemp's way (a new name, O_EXCL, mode 0600) without importing tempfile, which
+        # brings shutil, bz2, lzma and random into every commit-msg hook.
+        tmp = os.path.join(directory, f"{TEMP_PREFIX}{os.getpid()}-{os.urandom(8).hex()}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)   # POSIX | Windows
+        fd = os.open(tmp, flags, 0o600)
     except OSError as e:
         raise EnvironmentFailure(f"{path}: cannot write: {e.strerror}") from e
     try:

@@ -23,12 +23,13 @@ from avorelo_gate.task import schema
 from avorelo_gate.task.narrow import combine
 from avorelo_gate.task.policy import TASK_PATH, TASKS_DIR, Budget
 from avorelo_gate.task.scope import pattern_problem
-from avorelo_gate.task.trailers import TrailerDeclaration
 from avorelo_gate.task.yamlio import MAX_YAML_BYTES
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
     from typing import Any
+
+    from avorelo_gate.task.trailers import TrailerDeclaration
 
 
 @dataclass(frozen=True)

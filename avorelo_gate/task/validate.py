@@ -18,13 +18,32 @@ def default_files(toplevel: str) -> list[str]:
     return [f for f in found if os.path.exists(f)]
 
 
+def _compile(path: str, key: str, patterns: Sequence[str]) -> None:
+    """Compile ``patterns`` as every check will (pathspec, then RE2): a pattern that only
+    compiling refuses (``[[:foo:]]``) is refused here too, not first at commit time."""
+    from avorelo_gate.task.scope import FoldedMatcher, Matcher
+
+    try:
+        Matcher.compile(patterns)
+        if key in ("forbid", "protected"):
+            FoldedMatcher.compile(patterns)
+    except BadInputError as e:
+        raise BadInputError(f"{path}: {key}: {e}") from e
+
+
 def validate_file(path: str) -> str:
     """Validate one file; returns what it is, raises BadInputError naming what is wrong."""
     data = read_input(path, "file", MAX_YAML_BYTES)
     if os.path.basename(path) == "policy.yaml":
-        Policy.parse(data, path)
+        policy = Policy.parse(data, path)
+        _compile(path, "protected", policy.protected)
+        for i, rule in enumerate(policy.approvals):
+            _compile(path, f"approvals[{i}].paths", rule.paths)
         return "policy"
     tf = load_task_file(data, path, "")
+    for key in ("scope", "forbid"):
+        value = tf.data.get(key) or []
+        _compile(path, key, [value] if isinstance(value, str) else list(value))
     tid = tf.data.get("id")
     stem = os.path.splitext(os.path.basename(path))[0]
     if os.path.basename(os.path.dirname(path)) == "tasks" and tid and tid != stem:

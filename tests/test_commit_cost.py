@@ -270,3 +270,75 @@ def test_the_launcher_runs_the_cli(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", LAUNCHER, "hook", "nonsense"], cwd=tmp_path,
                           env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "hook" in proc.stderr
+
+
+# -- post-commit in shell ----------------------------------------------------------------------
+PINNED = {"SOURCE_DATE_EPOCH": "1700000000", "GIT_AUTHOR_DATE": "1700000000 +0000",
+          "GIT_COMMITTER_DATE": "1700000000 +0000"}
+
+
+def _commit_note(repo: GitRepo, env: dict[str, str]) -> tuple[bytes, str]:
+    """Commit src/b.py through the hooks; the note attached, and what the hooks printed."""
+    _stage(repo, {"src/b.py": "b\n"})
+    proc = repo.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False,
+                    env={**PINNED, "PYTHONPROFILEIMPORTTIME": "1", **env})
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    note = repo.git("notes", "--ref=refs/notes/avorelo", "show", "HEAD").stdout
+    return note, proc.stderr.decode()
+
+
+def _python_starts(stderr: str) -> int:
+    return sum(1 for line in stderr.splitlines()
+               if line.startswith("import time:") and line.endswith("| avorelo_gate.main"))
+
+
+def test_shell_post_commit_attaches_exactly_the_note_python_attaches(hooked: GitRepo) -> None:
+    assert hooked.gate("install").returncode == 0
+    shell_note, shell_said = _commit_note(hooked, {})
+    assert _python_starts(shell_said) == 1               # commit-msg only
+    assert "(the commit-msg verdict)" in shell_said
+    assert not list((hooked.path / ".git" / "avorelo" / "pending").iterdir())
+    hooked.git("notes", "--ref=refs/notes/avorelo", "remove", "HEAD")
+    hooked.git("reset", "-q", "--soft", "HEAD~1")
+    python_note, python_said = _commit_note(hooked, {"AVORELO_GATE_NO_SHELL": "1"})
+    assert _python_starts(python_said) == 3              # pre-commit, commit-msg, post-commit
+    assert shell_note == python_note
+    verified = hooked.gate("receipt", "verify", "HEAD~1..HEAD")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_signing_key_leaves_post_commit_to_python(hooked: GitRepo) -> None:
+    assert hooked.gate("install").returncode == 0
+    note, said = _commit_note(hooked, {"AVORELO_RECEIPT_KEY": "k" * 32})
+    assert _python_starts(said) == 2
+    assert json.loads(note)["predicate"]["signature"]["alg"] == "hmac-sha256"
+
+
+@pytest.mark.parametrize("damage", ["another parent", "another format", "truncated"])
+def test_the_shell_never_attaches_a_pending_receipt_that_is_not_this_commit_s(
+        hooked: GitRepo, damage: str) -> None:
+    """post-commit run by hand over a pending receipt that does not fit: Python takes over
+    and records the receipt from the commit itself."""
+    assert hooked.gate("install").returncode == 0
+    _stage(hooked, {"src/b.py": "b\n"})
+    hooked.commit("work\n\nTask: T-1")                  # --no-verify: no receipt yet
+    tree = hooked.git("rev-parse", "HEAD^{tree}").stdout.decode().strip()
+    parent = hooked.git("rev-parse", "HEAD~1").stdout.decode().strip()
+    lines = ["avorelo-pending-shell 1", parent, '{"bogus":"', '","x":"', '"}', "pass (T-1)"]
+    if damage == "another parent":
+        lines[1] = tree
+    elif damage == "another format":
+        lines[0] = "avorelo-pending-shell 0"
+    else:
+        lines = lines[:3]
+    pending = hooked.path / ".git" / "avorelo" / "pending"
+    pending.mkdir(parents=True, exist_ok=True)
+    (pending / f"{tree}.sh").write_text("\n".join(lines) + "\n")
+    proc = subprocess.run([str(hooked.path / ".git" / "hooks" / "post-commit")],
+                          cwd=hooked.path, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "(recorded from the commit)" in proc.stderr
+    note = hooked.git("notes", "--ref=refs/notes/avorelo", "show", "HEAD").stdout
+    assert b"bogus" not in note
+    verified = hooked.gate("receipt", "verify", "HEAD~1..HEAD")
+    assert verified.returncode == 0, verified.stdout + verified.stderr

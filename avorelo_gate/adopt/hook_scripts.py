@@ -17,19 +17,58 @@ from __future__ import annotations
 # with it) first, ~6 ms of every hook; the console script's own two lines do not.
 LAUNCHER = "import sys; from avorelo_gate.main import main; sys.exit(main())"
 
-# Shell run before Python starts, per hook. pre-commit cannot know the task (the message's
-# Task: outranks every other source), and in a `git commit` commit-msg always runs when
-# pre-commit does (--no-verify skips both): with install's commit-msg hook beside it, it
-# leaves the whole check to commit-msg, as the contract lets it ("it defers and says so"),
-# and the commit starts one Python process instead of two. Alone (`install --hook
-# pre-commit`), it checks what it can, in Python.
+# Shell run before Python starts, per hook; AVORELO_GATE_NO_SHELL=1 skips it (every hook
+# then runs in Python: the tests compare the two).
+#
+# pre-commit cannot know the task (the message's Task: outranks every other source), and in
+# a `git commit` commit-msg always runs when pre-commit does (--no-verify skips both): with
+# install's commit-msg hook beside it, it leaves the whole check to commit-msg, as the
+# contract lets it ("it defers and says so"), and the commit starts one Python process
+# instead of two. Alone (`install --hook pre-commit`), it checks what it can, in Python.
+#
+# post-commit attaches the receipt commit-msg left, when it left one for this tree on this
+# parent in the shell's form (receipts/recording.py ``_leave_for_shell``: unsigned, its
+# bytes around the commit id): one hash-object and one `notes add` under the lock every
+# receipt writer takes (flock(1) on receipts/store.py's lock file, which Python locks with
+# flock(2)). Anything else (a signing key, no flock, no such receipt, an error) falls
+# through to Python, which does the whole job.
 PRELUDES = {
     "pre-commit": """\
 case "$0" in */*) beside="${{0%/*}}/commit-msg" ;; *) beside=commit-msg ;; esac
-if [ -f "$beside" ] && grep -q '^{marker}: commit-msg$' "$beside"; then
+if [ -z "${{AVORELO_GATE_NO_SHELL:-}}" ] && [ -f "$beside" ] &&
+   grep -q '^{marker}: commit-msg$' "$beside"; then
     echo "avorelo-gate: pre-commit: the whole check runs at commit-msg, with the message's task" >&2
     exit 0
 fi
+""",
+    "post-commit": """\
+attach() {{
+    [ -z "${{AVORELO_GATE_NO_SHELL:-}}${{AVORELO_RECEIPT_KEY:-}}" ] || return 1
+    command -v flock >/dev/null 2>&1 || return 1
+    export GIT_NO_REPLACE_OBJECTS=1
+    info=$(git rev-parse --path-format=absolute --git-dir --git-common-dir HEAD \\
+           'HEAD^{{tree}}' 2>/dev/null) || return 1
+    {{ IFS= read -r dir; IFS= read -r common; IFS= read -r head; IFS= read -r tree; }} <<EOF
+$info
+EOF
+    file="$dir/avorelo/pending/$tree.sh"
+    [ -f "$file" ] && [ -n "$(find "$file" -mmin -60 2>/dev/null)" ] || return 1
+    {{ IFS= read -r form; IFS= read -r base; IFS= read -r before; IFS= read -r between
+       IFS= read -r after; IFS= read -r said; }} <"$file" || return 1
+    [ "$form" = "avorelo-pending-shell 1" ] || return 1
+    parent=$(git rev-parse -q --verify 'HEAD^1^{{commit}}') || parent=-
+    [ "$base" = "$parent" ] || return 1
+    blob=$(printf '%s%s%s%s%s' "$before" "$head" "$between" "$head" "$after" |
+           git hash-object -w --stdin) || return 1
+    mkdir -p "$common/avorelo" &&
+    flock -w 30 "$common/avorelo/notes.lock" \\
+        git notes --ref=refs/notes/avorelo add -f -C "$blob" "$head" 2>/dev/null || return 1
+    rm -rf "$dir/avorelo/pending" && mkdir "$dir/avorelo/pending"  # as clear_pending leaves it
+    how="(the commit-msg verdict)"
+    printf 'avorelo-gate: receipt %.12s %s attached to refs/notes/avorelo %s\\n' \\
+        "$head" "$said" "$how" >&2
+}}
+if attach; then exit 0; fi
 """,
 }
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from avorelo_gate.git.repo import Repo
 
 PENDING = "pending"
+# The first line of ``<tree>.sh``, the receipt as the post-commit shell script reads it
+# (recording._leave_for_shell; adopt/hook_scripts.py).
+SHELL_PENDING = b"avorelo-pending-shell 1"
 # commit-msg and post-commit run seconds apart in one `git commit`; an older pending receipt
 # belongs to a commit that never happened.
 MAX_PENDING_AGE = 3600.0

@@ -25,7 +25,13 @@ from avorelo_gate.receipts.build import (
     subject_of,
 )
 from avorelo_gate.receipts.model import disagreement, read_local_model
-from avorelo_gate.receipts.pending import clear_pending, pending_dir, predicate_digest, take_pending
+from avorelo_gate.receipts.pending import (
+    SHELL_PENDING,
+    clear_pending,
+    pending_dir,
+    predicate_digest,
+    take_pending,
+)
 from avorelo_gate.receipts.store import read_notes, write_notes
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -68,9 +74,29 @@ def leave_pending(repo: Repo, req: CheckRequest, checked: Checked,
         doc = {"tree": tree, "base": checked.change.base_commit, "predicate": predicate,
                "sha256": predicate_digest(predicate)}
         write_atomic(os.path.join(pending_dir(repo), f"{tree}.json"), canonical_bytes(doc))
+        _leave_for_shell(repo, tree, checked.change.base_commit, predicate, environ)
         _warn_unsigned(checked, environ)
     except GateError as e:
         _say(f"warning: no pending receipt ({e}); post-commit will record one from the commit")
+
+
+def _leave_for_shell(repo: Repo, tree: str, base: str | None, predicate: Mapping[str, Any],
+                     environ: Mapping[str, str]) -> None:
+    """The same receipt as lines the post-commit shell script attaches without starting
+    Python (``adopt/hook_scripts.py``): its exact bytes before, between and after the two
+    places the commit id goes, which only post-commit knows. Unsigned receipts only: a
+    signature covers the commit id, and signing is post_commit's, in Python."""
+    from avorelo_gate.files.atomic import write_atomic
+
+    if signing_key(environ):
+        return
+    token = os.urandom(16).hex()    # 32 hex digits: no object id's length, found nowhere else
+    parts = canonical_bytes(finish(token, tree, predicate, environ)).split(token.encode())
+    if len(parts) != 3 or any(b"\n" in part for part in parts):
+        return                      # post_commit then attaches it, in Python
+    lines: list[bytes] = [SHELL_PENDING, (base or "-").encode(), *parts,
+                          said(predicate).encode()]
+    write_atomic(os.path.join(pending_dir(repo), f"{tree}.sh"), b"\n".join(lines) + b"\n")
 
 
 def finish(commit: str, tree: str, predicate: Mapping[str, Any],
@@ -113,10 +139,13 @@ def record(repo: Repo, commits: Sequence[str], environ: Mapping[str, str],
     return statements
 
 
+def said(predicate: Mapping[str, Any]) -> str:
+    task = (predicate.get("task") or {}).get("id") or "no task"
+    return f"{predicate['verdict']} ({task})"
+
+
 def summary(statement: Mapping[str, Any]) -> str:
-    p = statement["predicate"]
-    task = (p.get("task") or {}).get("id") or "no task"
-    return f"{subject_of(statement)[0][:12]} {p['verdict']} ({task})"
+    return f"{subject_of(statement)[0][:12]} {said(statement['predicate'])}"
 
 
 # -- the hooks --------------------------------------------------------------------------------

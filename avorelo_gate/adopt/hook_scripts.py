@@ -47,8 +47,9 @@ attach() {{
     command -v flock >/dev/null 2>&1 || return 1
     export GIT_NO_REPLACE_OBJECTS=1
     info=$(git rev-parse --path-format=absolute --git-dir --git-common-dir HEAD \\
-           'HEAD^{{tree}}' 2>/dev/null) || return 1
-    {{ IFS= read -r dir; IFS= read -r common; IFS= read -r head; IFS= read -r tree; }} <<EOF
+           'HEAD^{{tree}}' 'HEAD^@' 2>/dev/null) || return 1
+    {{ IFS= read -r dir; IFS= read -r common; IFS= read -r head; IFS= read -r tree
+       IFS= read -r parent; }} <<EOF
 $info
 EOF
     file="$dir/avorelo/pending/$tree.sh"
@@ -56,14 +57,13 @@ EOF
     {{ IFS= read -r form; IFS= read -r base; IFS= read -r before; IFS= read -r between
        IFS= read -r after; IFS= read -r said; }} <"$file" || return 1
     [ "$form" = "avorelo-pending-shell 1" ] || return 1
-    parent=$(git rev-parse -q --verify 'HEAD^1^{{commit}}') || parent=-
-    [ "$base" = "$parent" ] || return 1
+    [ "$base" = "${{parent:--}}" ] || return 1
     blob=$(printf '%s%s%s%s%s' "$before" "$head" "$between" "$head" "$after" |
            git hash-object -w --stdin) || return 1
-    mkdir -p "$common/avorelo" &&
+    {{ [ -d "$common/avorelo" ] || mkdir -p "$common/avorelo"; }} &&
     flock -w 30 "$common/avorelo/notes.lock" \\
         git notes --ref=refs/notes/avorelo add -f -C "$blob" "$head" 2>/dev/null || return 1
-    rm -rf "$dir/avorelo/pending" && mkdir "$dir/avorelo/pending"  # as clear_pending leaves it
+    rm -f "$file" "$dir/avorelo/pending/$tree.json"  # all there is: prepare-commit-msg cleared
     how="(the commit-msg verdict)"
     printf 'avorelo-gate: receipt %.12s %s attached to refs/notes/avorelo %s\\n' \\
         "$head" "$said" "$how" >&2
@@ -77,14 +77,20 @@ SHELL_HOOKS = {
 # Nothing to decide here, so no Python: note whether git hinted at --amend (commit-msg
 # reads the running `git commit`'s own argv first) and forget the pending receipts of
 # abandoned commits, exactly as `avorelo-gate hook prepare-commit-msg` does.
-dir=$(git rev-parse --absolute-git-dir) || exit 3
+# One git process: the directory, and HEAD's commit (absent before the first commit).
+out=$(git rev-parse --absolute-git-dir --verify -q "HEAD^{{commit}}")
+case $? in 0|1) ;; *) exit 3 ;; esac
+{{ IFS= read -r dir; IFS= read -r head; }} <<EOF
+$out
+EOF
+[ -n "$dir" ] || exit 3
 dir="$dir/avorelo"
-head=$(git rev-parse -q --verify "HEAD^{{commit}}") && head="\\"$head\\"" || head=null
+if [ -n "$head" ]; then head="\\"$head\\""; else head=null; fi
 amend=false
 if [ "${{2:-}}" = commit ] && [ "${{3:-}}" = HEAD ]; then amend=true; fi
 # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
 # attached to this one.
-rm -rf "$dir/pending" && mkdir -p "$dir" || exit 3
+rm -rf "$dir/pending" && {{ [ -d "$dir" ] || mkdir -p "$dir"; }} || exit 3
 tmp="$dir/.avorelo-tmp-prepare-commit-msg.$$"
 if printf '{{"amend": %s, "head": %s}}' "$amend" "$head" >"$tmp" &&
    mv -f "$tmp" "$dir/prepare-commit-msg.json"; then

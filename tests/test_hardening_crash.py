@@ -39,6 +39,7 @@ from inproc import run_main
 from avorelo_gate.files.atomic import TEMP_PREFIX
 from avorelo_gate.git.repo import open_repo
 from avorelo_gate.proof.records import HISTORY_LIMIT, load_store, read_record
+from avorelo_gate.receipts.pending import SHELL_PENDING
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="waits for killed process groups through /proc")
@@ -52,8 +53,13 @@ def state_dir(repo: GitRepo) -> Path:
 
 
 def parses(path: Path) -> bool:
+    """A whole pending receipt: JSON for Python, or the post-commit shell's six lines."""
     try:
-        json.loads(path.read_bytes())
+        data = path.read_bytes()
+        if path.suffix == ".sh":
+            lines = data.split(b"\n")
+            return lines[0] == SHELL_PENDING and len(lines) == 7 and lines[-1] == b""
+        json.loads(data)
     except (OSError, ValueError):
         return False
     return True
@@ -119,10 +125,15 @@ def test_concurrent_pending_receipts_none_torn_none_lost(passing: GitRepo) -> No
     written = run_writers(passing, "pending", [shared])
     expected = {f"{tree}.json" for keys in written for tree in keys}
     assert len(expected) == WRITERS * RECORDS_PER_WRITER
-    names = set(os.listdir(pending))
-    assert not [n for n in names if n.startswith(TEMP_PREFIX)], "temporary files left behind"
+    every = set(os.listdir(pending))
+    assert not [n for n in every if n.startswith(TEMP_PREFIX)], "temporary files left behind"
+    names = {n for n in every if n.endswith(".json")}
     assert expected <= names, f"{len(expected - names)} pending receipts lost"
     assert names == expected | {shared.name}
+    # each receipt commit-msg left is there in the post-commit shell's form too, whole
+    shell = every - names
+    assert shell == {n[:-len(".json")] + ".sh" for n in expected | {shared.name}}
+    assert all(parses(pending / n) for n in shell)
     for name in names:
         doc = json.loads((pending / name).read_bytes())
         assert doc["tree"] == name[:-len(".json")]

@@ -21,14 +21,16 @@ has the numbers):
   covered the same way; ``COVERAGE_PROCESS_START`` itself is not left in the environment, so
   grandchildren wait for a decision module too.
 - Every decision module's lines run after its import, so starting there loses none of them.
-- Each measured process writes one data file (``parallel``) under .coverage-data/ (the
-  ``data_file`` setting reads ``DECISION_COVERAGE_DATA``: children run in other directories);
-  this process combines them at the end and reports every decision module, measured or not.
+- Each measured process writes one data file (``parallel``) in this run's directory under
+  .coverage-data/ (the ``data_file`` setting reads ``DECISION_COVERAGE_DATA``: children run in
+  other directories); this process combines them into .coverage-data/.coverage at the end and
+  reports every decision module, measured or not.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import sysconfig
 import tempfile
@@ -108,18 +110,20 @@ def pytest_configure(config: pytest.Config) -> None:
     import coverage
 
     modules = decision_files()
-    DATA.mkdir(exist_ok=True)
-    for old in DATA.glob(".coverage*"):
-        old.unlink()
+    # This run's own directory: another run in the same checkout must not combine (and so
+    # delete) this one's data files, nor this one its.
+    run = DATA / f"run-{os.getpid()}"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
     _write_pth(HOOK, sorted(modules))
     os.environ[START_VAR] = str(CONFIG)
-    os.environ[DATA_VAR] = str(DATA / ".coverage")
+    os.environ[DATA_VAR] = str(run / ".coverage")
     # This process runs the tests itself when xdist is off: the same finder, starting a
     # Coverage object this process saves before combining (an atexit save would come late).
     cov = coverage.Coverage(config_file=str(CONFIG))
     namespace: dict[str, Any] = {"__name__": "decision_coverage_start"}
     exec(HOOK, namespace)
-    _STATE.update(cov=cov, modules=modules)
+    _STATE.update(cov=cov, modules=modules, run=run)
 
     def start() -> None:
         cov.start()
@@ -154,10 +158,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         cov.stop()
         cov.save()
     began = time.perf_counter()
-    parts = [p for p in DATA.iterdir() if p.name.startswith(".coverage.")]
-    combined = coverage.Coverage(config_file=str(CONFIG))
-    combined.combine([str(DATA)], keep=False)
+    run = _STATE["run"]
+    parts = [p for p in run.iterdir() if p.name.startswith(".coverage.")]
+    # Combined where `coverage report -m --data-file=.coverage-data/.coverage` finds it.
+    combined = coverage.Coverage(data_file=str(DATA / ".coverage"), config_file=str(CONFIG))
+    combined.combine([str(run)], keep=False)
     combined.save()
+    shutil.rmtree(run, ignore_errors=True)
     files = _STATE["modules"]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "coverage.json"

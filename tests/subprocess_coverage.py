@@ -2,24 +2,25 @@
 processes included, reported in one line at the end of the run (.ci/run runs it; issue 17).
 
 Most of the gate runs in child processes: ``run_gate`` starts the console entry point, git
-starts the installed hooks. Measuring a process costs coverage.py ~130 ms of CPU whatever it
-runs (importing coverage ~85 ms, starting 15, saving its data file ~35), about as much as the
-gate's own work in a hook, and the suite starts ~2,100 Python processes. So a process is
-measured only from the moment it imports its first decision module ("Coverage" in the README
-has the numbers):
+starts the installed hooks. Measuring a process costs coverage.py ~100 ms of CPU whatever it
+runs (importing coverage ~80 ms, starting ~15, saving its data file ~10; 35 more when the
+whole package is measured), about as much as a hook's own work, and the suite starts ~2,100
+Python processes. So a process is measured only from the moment it imports its first
+decision module (the README's "Testing the tests" has the numbers):
 
 - The decision modules are ``[tool.coverage.run] include`` in pyproject.toml; the tracer
   records nothing else, and nothing else is reported.
 - ``--decision-coverage`` writes a ``.pth`` file into this environment's site-packages (inert
-  unless ``DECISION_COVERAGE_START`` is set; kept between runs so that concurrent runs never
-  remove each other's). In a process of this environment it puts a finder first on
-  ``sys.meta_path`` that, when a decision module is about to be imported, calls coverage.py's
-  documented ``coverage.process_startup()`` with ``COVERAGE_PROCESS_START`` naming
-  pyproject.toml, then steps aside. A process that never imports one (git's other hooks, the
-  pre-commit framework, a proof command, ``install``, ``route``) never imports coverage. The
-  variable is inherited, so the xdist workers, the CLI, the hooks and their children are all
-  covered the same way; ``COVERAGE_PROCESS_START`` itself is not left in the environment, so
-  grandchildren wait for a decision module too.
+  unless ``DECISION_COVERAGE_START`` and ``DECISION_COVERAGE_DATA`` are set; kept between
+  runs so that concurrent runs never remove each other's). In a process of this environment
+  it puts a finder first on ``sys.meta_path`` that, when a decision module is about to be
+  imported, calls coverage.py's documented ``coverage.process_startup()`` with
+  ``COVERAGE_PROCESS_START`` naming pyproject.toml, then steps aside. A process that never
+  imports one (the pre-commit framework, a proof command, ``install``, ``route``, most
+  post-commit hooks) never imports coverage. The variables are inherited, so the xdist
+  workers, the CLI, the hooks and their children are all covered the same way;
+  ``COVERAGE_PROCESS_START`` itself is not left in the environment, so grandchildren wait for
+  a decision module too.
 - Every decision module's lines run after its import, so starting there loses none of them.
 - Each measured process writes one data file (``parallel``) in this run's directory under
   .coverage-data/ (the ``data_file`` setting reads ``DECISION_COVERAGE_DATA``: children run in
@@ -138,7 +139,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def _write_pth(hook: str, modules: list[str]) -> None:
     source = hook + f"\nsys.meta_path.insert(0, DecisionCoverageStart({modules!r}, " \
                     "process_start))\n"
-    line = (f"import os; os.environ.get({START_VAR!r}) and "
+    # Both variables, or nothing: without DATA_VAR a child would leave its data file in the
+    # test repository it runs in.
+    line = (f"import os; os.environ.get({START_VAR!r}) and os.environ.get({DATA_VAR!r}) and "
             f"exec({source!r}, {{'__name__': 'decision_coverage_start'}})\n")
     target = Path(sysconfig.get_path("purelib")) / PTH
     if target.exists() and target.read_text(encoding="utf-8") == line:

@@ -1,5 +1,5 @@
 """``pytest --decision-coverage``: line and branch coverage of the decision modules, child
-processes included, reported in one line at the end of the run (.ci/run runs it; issue 17).
+processes included, reported in one line at the end of the run (issue 17).
 
 Most of the gate runs in child processes: ``run_gate`` starts the console entry point, git
 starts the installed hooks. Measuring a process costs coverage.py ~100 ms of CPU whatever it

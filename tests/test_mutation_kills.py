@@ -137,6 +137,18 @@ def test_a_list_of_comments_matches_nothing_and_writes_nothing(
     assert capfd.readouterr().err == ""
 
 
+
+def test_a_pattern_re2_refuses_is_reported_once_and_quietly(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """RE2 must not log its own parse error to the process's stderr (C++ level, past Python's
+    redirection): the gate reports the pattern once, as one line (BadInputError, exit 2)."""
+    from avorelo_gate.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=r"pattern '\[\[:bar:\]\]' cannot be matched"):
+        Matcher.compile(["[[:bar:]]", "# test_mutation_kills"])
+    assert capfd.readouterr().err == ""
+
+
 # -- gate/engine.py: every rule's exact message, hint, warning and note --------------------------
 # A person (or an agent) acts on these words literally (the brief: follow every message and
 # hint); each scenario pins one branch of the engine's wording, so a mutant that drops, swaps or
@@ -459,3 +471,70 @@ def test_engine_pre_commit_defers_and_says_what_it_checked(repo: GitRepo) -> Non
     assert protected.returncode == 1, protected.stdout
     assert "secret/s: protected: protected by the policy; no task may touch it" in \
         _lines(protected)
+
+
+def test_engine_bad_policy_is_named_with_the_commit_it_was_read_at(repo: GitRepo) -> None:
+    """The policy in force comes from the base commit, so a bad one is named with that commit
+    (12 hex digits); before the first commit it comes from the change itself, named plainly."""
+    repo.write(POLICY, "require_task: maybe\n")
+    repo.add()
+    first = run_main("check", cwd=repo.path)
+    assert first.returncode == 2
+    assert first.stderr.strip().splitlines() == [
+        "avorelo-gate: error: .avorelo/policy.yaml: require_task: expected true or false, got "
+        "a string"]
+    base = repo.commit("base")
+    _stage(repo, "src/a.py")
+    later = run_main("check", cwd=repo.path)
+    assert later.returncode == 2
+    assert later.stderr.strip().splitlines() == [
+        f"avorelo-gate: error: .avorelo/policy.yaml (at {base[:12]}): require_task: expected "
+        "true or false, got a string"]
+
+
+
+@pytest.mark.parametrize("staged", ["SECRET/s", "Src/Keys/k", "src/KEYS/k"])
+def test_engine_protected_and_forbid_fail_closed_on_case_variants(repo: GitRepo,
+                                                                  staged: str) -> None:
+    """CONTRACT "Paths": protected and forbid compare case folded too (a name that lands on a
+    protected file on some checkout is protected); scope stays exact."""
+    _base(repo, 'protected: ["secret/**"]\n',
+          'id: T-1\nscope: ["src/**", "SECRET/**", "Src/**"]\nforbid: ["src/keys/**"]\n')
+    _stage(repo, staged)
+    [violation] = _judge(repo)["violations"]
+    assert violation[:2] == ("protected" if staged.startswith("SECRET") else "forbidden", staged)
+
+
+def test_engine_widening_the_task_file_in_the_same_change_gets_the_task_file_hint(
+        repo: GitRepo) -> None:
+    """A task file at the base can only be narrowed by the change (CONTRACT "Who decides"): a
+    path the edited file allows but the base version does not is out of scope, and the hint
+    sends the person to widen the file in a commit of its own, not to a Task-Scope: trailer
+    the commit does not have."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
+    repo.write(TASK, 'id: T-1\nscope: ["src/**", "docs/**"]\n')
+    _stage(repo, "docs/a.md")
+    assert _judge(repo)["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
+         "of its own (task files only) first; otherwise unstage it: git restore --staged -- "
+         "docs/a.md")]
+
+
+@pytest.mark.parametrize(("raw", "word"), [
+    (b"docs/a b.md", "'docs/a b.md'"),
+    (b"X y\x7f'\\\xff.txt", "$'X y\\x7f\\x27\\x5c\\xff.txt'"),
+    (b"new\nline", "$'new\\x0aline'"),
+])
+def test_engine_shell_path_names_exactly_the_bytes(raw: bytes, word: str) -> None:
+    """The hint's path is a shell word a person pastes: printable ASCII (space included) as it
+    is, every other byte, DEL, quote and backslash as \\xHH inside $'...' (engine.shell_path)."""
+    import os
+    import subprocess
+
+    from avorelo_gate.gate.engine import shell_path
+
+    assert shell_path(os.fsdecode(raw)) == word
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True,
+                            check=True).stdout
+    assert echoed == raw

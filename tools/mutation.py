@@ -95,18 +95,21 @@ def test_selection() -> list[str]:
 
 def archive(module: str) -> None:
     """Keep mutmut's verdicts on ``module`` in mutation/results/: mutmut forgets every verdict
-    when the test selection changes (a later module may need a wider one), and the report must
-    not depend on a mutants/ directory that is not in the repository. A live result replaces the
-    kept one only when it has at least as many mutants checked."""
-    found = statuses(module)
-    checked = sum(1 for s in found.values() if s != "not checked")
+    when the test selection or the timeout changes, and the report must not depend on a
+    mutants/ directory that is not in the repository. A verdict mutmut has now (a mutant re-run
+    by name) replaces the kept one; a mutant it has not checked keeps its kept verdict."""
     path = archive_path(module)
-    kept = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    if not checked or (kept and checked < kept["checked"]):
+    kept = json.loads(path.read_text(encoding="utf-8"))["mutants"] if path.is_file() else {}
+    found = statuses(module)
+    live = {name: status for name, status in found.items() if status != "not checked"}
+    if not live:
         return
+    merged = dict.fromkeys(found, "not checked") | {name: m["status"]
+                                                    for name, m in kept.items()} | live
     mutants = {name: {"status": status,
                       "change": changed_lines(name) if status in NOT_KILLED else ""}
-               for name, status in sorted(found.items())}
+               for name, status in sorted(merged.items())}
+    checked = sum(1 for s in merged.values() if s != "not checked")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"module": module, "checked": checked,
                                 "test_selection": test_selection(), "mutants": mutants},

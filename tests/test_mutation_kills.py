@@ -3,7 +3,12 @@ against behaviour the contract or the module's own promise specifies, so that it
 when the code under it is rewritten."""
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from conftest import GitRepo
+from inproc import run_main
 
 from avorelo_gate.task.scope import Matcher, match_reference
 
@@ -57,3 +62,479 @@ def test_bracket_classes_accepted_and_refused_on_both_sides(pattern: str,
     if problem is None:   # what is accepted means what pathspec means
         for path in ("src/x.py", "src/]x", "src/ax", "src/bx"):
             assert Matcher.compile([pattern]).match(path) == match_reference([pattern], path)
+
+
+@pytest.mark.parametrize(("pattern", "problem"), [
+    ("", "empty pattern"),
+    ("!", "empty pattern"),
+    (3, "a pattern must be a string, not int"),
+    ("x" * 4097, "pattern longer than 4096 characters"),
+    ("a\x1bb", "pattern contains a control character"),
+    ("src\\a", "backslashes are not allowed; use '/' between directories"),
+    ("C:/x", "a drive letter makes the pattern absolute; patterns are relative to the repo "
+             "root"),
+    ("/src", "absolute pattern; patterns are relative to the repository root (drop the '/')"),
+    ("src/../x", "'..' is not allowed; patterns cannot leave the repository"),
+    ("./src", "'.' components never match; write the path without './'"),
+    ("src/[x", "unbalanced '[' in the pattern"),
+])
+def test_pattern_problem_says_exactly_what_is_wrong(pattern: object, problem: str) -> None:
+    """The reason is the one line a person reads to fix a task file (exit 2): pinned word for
+    word, each kind on its own."""
+    from avorelo_gate.task.scope import pattern_problem
+
+    assert pattern_problem(pattern) == problem
+
+
+
+def _task_scope_check(repo: GitRepo, pattern: str) -> Any:
+    repo.write("README.md", "hello\n")
+    repo.add()
+    repo.commit("base")
+    repo.write(".avorelo/task.yaml", f"id: T-1\nscope: [{json.dumps(pattern)}]\n")
+    repo.write("src/a.py")
+    repo.add()
+    return run_main("check", cwd=repo.path)
+
+
+def test_a_pattern_re2_cannot_take_is_bad_input_naming_it(repo: GitRepo) -> None:
+    """'[[:foo:]]' is a class to pathspec and Python's re, an unknown POSIX class to RE2: the
+    gate cannot match it the way pathspec would, so it refuses the pattern by name (exit 2)."""
+    from conftest import assert_clean_error
+
+    assert_clean_error(_task_scope_check(repo, "[[:foo:]]"), 2,
+                       "pattern '[[:foo:]]' cannot be matched: ")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (task/scope.py): a reversed range in a class passes "
+                   "pattern_problem, then pathspec's re.compile raises re.error, which main "
+                   "reports as an internal error (exit 3) instead of bad input (exit 2)")
+def test_a_reversed_range_in_a_class_is_bad_input(repo: GitRepo) -> None:
+    from conftest import assert_clean_error
+
+    proc = _task_scope_check(repo, "src/[z-a].py")
+    assert_clean_error(proc, 2, "src/[z-a].py")
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (validate): validate reads a task file's patterns "
+                   "with pattern_problem only, so it says 'ok' for patterns that check then "
+                   "refuses ('[[:foo:]]', exit 2) or fails on ('[z-a]', exit 3)")
+@pytest.mark.parametrize("pattern", ["[[:foo:]]", "src/[z-a].py"])
+def test_validate_refuses_what_check_refuses(repo: GitRepo, pattern: str) -> None:
+    repo.write(".avorelo/task.yaml", f"id: T-1\nscope: [{json.dumps(pattern)}]\n")
+    proc = run_main("validate", ".avorelo/task.yaml", cwd=repo.path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+
+
+
+def test_a_list_of_comments_matches_nothing_and_writes_nothing(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """A scope of comments only has no pattern to add to the RE2 set: matching must not touch
+    an uncompiled set (RE2 logs "Match() called before compiling" on the hook's stderr, at the
+    C++ level, for every path)."""
+    matcher = Matcher.compile(["# nothing in scope yet (test_mutation_kills)", ""])
+    assert not matcher.match("src/a.py") and not matcher.match("")
+    assert capfd.readouterr().err == ""
+
+
+
+def test_a_pattern_re2_refuses_is_reported_once_and_quietly(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """RE2 must not log its own parse error to the process's stderr (C++ level, past Python's
+    redirection): the gate reports the pattern once, as one line (BadInputError, exit 2)."""
+    from avorelo_gate.errors import BadInputError
+
+    with pytest.raises(BadInputError, match=r"pattern '\[\[:bar:\]\]' cannot be matched"):
+        Matcher.compile(["[[:bar:]]", "# test_mutation_kills"])
+    assert capfd.readouterr().err == ""
+
+
+# -- gate/engine.py: every rule's exact message, hint, warning and note --------------------------
+# A person (or an agent) acts on these words literally (the brief: follow every message and
+# hint); each scenario pins one branch of the engine's wording, so a mutant that drops, swaps or
+# garbles a message, picks the wrong hint for where the change is judged, or moves a boundary
+# is caught. Exact texts, exact exit codes.
+POLICY = ".avorelo/policy.yaml"
+TASK = ".avorelo/task.yaml"
+UNDO_RANGE = ("take it out of the commit that changed it (git rebase -i, then edit that "
+              "commit) and land it under a task whose scope allows it")
+
+
+def _base(repo: GitRepo, policy: str | None = None, task: str | None = None) -> None:
+    if policy is not None:
+        repo.write(POLICY, policy)
+    if task is not None:
+        repo.write(TASK, task)
+    repo.write("README.md", "hello\n")
+    repo.add()
+    repo.commit("base")
+
+
+def _stage(repo: GitRepo, *files: str, lines: int = 1) -> None:
+    for rel in files:
+        repo.write(rel, "".join(f"{rel} {i}\n" for i in range(lines)))
+    repo.add()
+
+
+def _judge(repo: GitRepo, *args: str, msg: str | None = None,
+           env: dict[str, str] | None = None) -> dict[str, Any]:
+    if msg is not None:
+        path = repo.path.parent / "COMMIT_MSG"
+        path.write_text(msg)
+        args = (*args, "--message-file", str(path))
+    proc = run_main("check", "--format", "json", *args, cwd=repo.path, env=env)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    assert proc.returncode == (0 if result["verdict"] == "pass" else 1), proc.stderr
+    result["violations"] = [(v["rule"], v["path"], v["message"], v["hint"])
+                            for v in result["violations"]]
+    result.setdefault("notes", [])
+    return result
+
+
+def test_engine_policy_changed_exact_and_under_a_case_variant(repo: GitRepo) -> None:
+    _base(repo, "require_task: false\n")
+    repo.write(POLICY, "require_task: true\n")
+    repo.write(".AVORELO/Policy.yaml", "require_task: false\n")   # lands on it elsewhere
+    repo.add()
+    hint = ("change the policy in a change of its own, with --allow-policy-change (or "
+            "AVORELO_ALLOW_POLICY_CHANGE=1) set by a maintainer")
+    result = _judge(repo)
+    assert sorted(result["violations"]) == [
+        ("policy-changed", ".AVORELO/Policy.yaml", "the policy is not part of any task", hint),
+        ("policy-changed", POLICY, "the policy is not part of any task", hint)]
+    allowed = _judge(repo, "--allow-policy-change")
+    assert allowed["verdict"] == "pass" and allowed["violations"] == []
+    # not adoption: the base has a policy
+    assert not [n for n in allowed["notes"] if n.startswith("adopting")]
+
+
+def test_engine_adoption_note_only_for_the_exact_policy_path_added(repo: GitRepo) -> None:
+    from avorelo_gate.gate.engine import ADOPTION_NOTE
+
+    _base(repo)
+    repo.write(POLICY, "require_task: false\n")
+    repo.add()
+    result = _judge(repo)
+    assert result["verdict"] == "pass" and result["violations"] == []
+    assert ADOPTION_NOTE in result["notes"]
+    assert ADOPTION_NOTE.startswith("adopting avorelo-gate: this change adds "
+                                    ".avorelo/policy.yaml where its base has none")
+    repo.git("reset", "-q")
+    repo.git("clean", "-qfdx")
+    repo.write(".AVORELO/policy.yaml", "require_task: false\n")   # a case variant is no adoption
+    repo.add()
+    variant = _judge(repo)
+    assert variant["violations"] == [
+        ("policy-changed", ".AVORELO/policy.yaml", "the policy is not part of any task",
+         "change the policy in a change of its own, with --allow-policy-change (or "
+         "AVORELO_ALLOW_POLICY_CHANGE=1) set by a maintainer")]
+    assert ADOPTION_NOTE not in variant["notes"]
+
+
+def test_engine_scope_forbid_protected_exact_in_each_mode(repo: GitRepo) -> None:
+    _base(repo, 'require_task: true\nprotected: ["secret/**"]\n',
+          'id: T-1\nscope: ["src/**"]\nforbid: ["src/keys/**"]\n')
+    _stage(repo, "src/a.py", "src/keys/k", "docs/a.md", "secret/s")
+    staged = _judge(repo)
+    assert staged["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
+         "of its own (task files only) first; otherwise unstage it: git restore --staged -- "
+         "docs/a.md"),
+        ("protected", "secret/s", "protected by the policy; no task may touch it",
+         "unstage it: git restore --staged -- secret/s"),
+        ("forbidden", "src/keys/k", "forbidden by task T-1 (.avorelo/task.yaml)",
+         "unstage it: git restore --staged -- src/keys/k")]
+    worktree = _judge(repo, "--worktree")
+    assert worktree["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
+         "of its own (task files only) first; otherwise undo the change to it: git restore "
+         "--staged --worktree -- docs/a.md (delete it if it is new)"),
+        ("protected", "secret/s", "protected by the policy; no task may touch it",
+         "undo the change to it: git restore --staged --worktree -- secret/s (delete it if it "
+         "is new)"),
+        ("forbidden", "src/keys/k", "forbidden by task T-1 (.avorelo/task.yaml)",
+         "undo the change to it: git restore --staged --worktree -- src/keys/k (delete it if "
+         "it is new)")]
+    repo.commit("work")
+    ranged = _judge(repo, "--range", "HEAD~1..HEAD")
+    assert ranged["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml on the target "
+         "branch first; otherwise " + UNDO_RANGE),
+        ("protected", "secret/s", "protected by the policy; no task may touch it", UNDO_RANGE),
+        ("forbidden", "src/keys/k", "forbidden by task T-1 (.avorelo/task.yaml)", UNDO_RANGE)]
+
+
+def test_engine_unnamed_task_and_trailer_scope_hints(repo: GitRepo) -> None:
+    _base(repo, None, 'scope: ["src/**"]\nforbid: ["src/keys/**"]\n')
+    _stage(repo, "src/a.py", "src/keys/k", "docs/a.md")
+    unnamed = _judge(repo)
+    assert unnamed["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task (unnamed)",
+         "if task (unnamed) needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a "
+         "commit of its own (task files only) first; otherwise unstage it: git restore "
+         "--staged -- docs/a.md"),
+        ("forbidden", "src/keys/k", "forbidden by task (unnamed) (.avorelo/task.yaml)",
+         "unstage it: git restore --staged -- src/keys/k")]
+    # the task file allows src/b.py, the commit's own Task-Scope: leaves it out
+    _stage(repo, "src/b.py")
+    narrowed = _judge(repo, msg="S\n\nTask-Scope: src/a.py, docs/**\n")
+    assert ("out-of-scope", "src/b.py", "outside the scope of task (unnamed)",
+            "the commit's Task-Scope: trailer leaves it out of this commit: unstage it: git "
+            "restore --staged -- src/b.py") in narrowed["violations"]
+
+
+def test_engine_trailer_only_task_hints_and_missing_file(repo: GitRepo) -> None:
+    _base(repo)
+    _stage(repo, "src/a.py", "docs/a.md")
+    trailer = _judge(repo, msg="S\n\nTask: NEW-9\nTask-Scope: src/**\n")
+    assert trailer["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task NEW-9",
+         "add 'docs/a.md' to the commit's Task-Scope: trailer if the task needs it, or "
+         "unstage it: git restore --staged -- docs/a.md")]
+    assert trailer["warnings"] == []
+    missing = _judge(repo, msg="S\n\nTask: NEW-9\n")
+    assert missing["verdict"] == "pass"
+    assert missing["warnings"] == [
+        "task NEW-9: .avorelo/tasks/NEW-9.yaml does not exist, so the task declares no scope: "
+        "no path is checked against it"]
+
+
+def test_engine_no_task_variants_exact(repo: GitRepo) -> None:
+    _base(repo, "require_task: true\n")
+    _stage(repo, "src/a.py")
+    plain = _judge(repo)
+    assert plain["violations"] == [
+        ("no-task", None, "no task declared, and the policy requires one",
+         "add a 'Task: <ID>' trailer to the commit message, naming .avorelo/tasks/<ID>.yaml "
+         "(avorelo-gate init writes .avorelo/tasks/TASK-1.yaml), or declare a current task in "
+         ".avorelo/task.yaml")]
+    scope_only = _judge(repo, msg="S\n\nTask-Scope: src/**\n")
+    assert scope_only["violations"] == [
+        ("no-task", None, "Task-Scope: trailers narrow a task but do not name one, and the "
+         "policy requires a task", "add a 'Task: <ID>' trailer naming the task")]
+    missing = _judge(repo, msg="S\n\nTask: NEW-9\n")
+    assert missing["violations"] == [
+        ("no-task", None, "task NEW-9: .avorelo/tasks/NEW-9.yaml does not exist, so the task "
+         "declares no scope, and the policy requires a task",
+         "create .avorelo/tasks/NEW-9.yaml (its id, scope and proof) in a planning commit, or "
+         "name an existing task")]
+    assert missing["warnings"] == []   # the violation says it; no second warning
+    repo.write(TASK, 'scope: ["src/**"]\n')
+    repo.add()
+    repo.commit("an unnamed task")
+    _stage(repo, "src/b.py")
+    no_id = _judge(repo)
+    assert no_id["violations"] == [
+        ("no-task", TASK, ".avorelo/task.yaml has no id, and the policy requires a task with "
+         "an id", "add 'id: <ID>' to .avorelo/task.yaml")]
+
+
+def test_engine_task_with_no_scope_key_warns_every_path_in_scope(repo: GitRepo) -> None:
+    _base(repo, None, "id: T-1\n")
+    _stage(repo, "docs/a.md")
+    result = _judge(repo)
+    assert result["verdict"] == "pass"
+    assert result["warnings"] == [
+        "task T-1 declares no scope (.avorelo/task.yaml has no scope: key): every path is in "
+        "scope"]
+    assert result["notes"] == []
+
+
+def test_engine_notes_checked_paths_empty_change_and_planning(repo: GitRepo) -> None:
+    _base(repo, "require_task: true\n", 'id: T-1\nscope: ["src/**"]\n')
+    assert _judge(repo)["notes"] == ["nothing to check: the change touches no path"]
+    _stage(repo, "src/a.py", "src/b.py")
+    assert _judge(repo)["notes"] == ["2 path(s) checked against the scope of task T-1"]
+    repo.git("reset", "-q")
+    repo.write(TASK, 'id: T-1\nscope: ["src/a.py"]\n')   # planning: task files only
+    repo.git("add", TASK)
+    planning = _judge(repo)
+    assert planning["verdict"] == "pass" and planning["violations"] == []
+    assert planning["notes"] == [
+        "planning: the change touches task files only, so it needs no task of its own",
+        "1 path(s) checked against the scope of task T-1"]
+
+
+@pytest.mark.parametrize("refuse", [False, True])
+def test_engine_self_declared_task_note_or_violation(repo: GitRepo, refuse: bool) -> None:
+    _base(repo, "self_declared_tasks: refuse\n" if refuse else "require_task: false\n")
+    repo.write(".avorelo/tasks/T-2.yaml", 'id: T-2\nscope: ["src/**"]\n')
+    text = ("task T-2 is self-declared: .avorelo/tasks/T-2.yaml is not in the base, so the "
+            "change wrote its own rules")
+    repo.add()
+    planning = _judge(repo, msg="S\n\nTask: T-2\n")   # the task file alone: planning, a note
+    assert planning["violations"] == [] and text in planning["notes"]
+    _stage(repo, "src/a.py")
+    work = _judge(repo, msg="S\n\nTask: T-2\n")
+    if refuse:
+        assert work["violations"] == [
+            ("task-self-declared", ".avorelo/tasks/T-2.yaml",
+             text + " (the policy says self_declared_tasks: refuse)",
+             "land the task file on its own first (a planning commit merged before the work), "
+             "then do the work under it")]
+        assert text not in work["notes"]
+    else:
+        assert work["violations"] == [] and text in work["notes"]
+
+
+def test_engine_budget_messages_exact(repo: GitRepo) -> None:
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nbudget: {max_files: 1, max_lines: 2}\n')
+    _stage(repo, "src/a.py", "src/b.py", lines=2)
+    result = _judge(repo)
+    assert result["violations"] == [
+        ("budget-files", None, "2 files changed; the task's budget is 1",
+         "split the change into smaller commits"),
+        ("budget-lines", None, "4 lines changed (+4 -0); the task's budget is 2",
+         "split the change into smaller commits")]
+
+
+@pytest.mark.parametrize(("files", "lines", "over"), [
+    (6, 1, "6 files > 5"),
+    (1, 201, "201 lines > 200"),
+    (6, 40, "6 files > 5, 240 lines > 200"),
+])
+def test_engine_weight_budget_message_exact(repo: GitRepo, files: int, lines: int,
+                                            over: str) -> None:
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nmodel: {weight: light}\n')
+    _stage(repo, *[f"src/f{i}.py" for i in range(files)], lines=lines)
+    result = _judge(repo)
+    assert [v for v in result["violations"] if v[0] == "weight-budget"] == [
+        ("weight-budget", None, f"a light model may not land this change: {over} (declared by "
+         "task-file)", "split the change, or declare a heavier weight (Model-Weight: trailer) "
+         "if a heavier model did the work")]
+
+
+HEAVY = ("a heavy model was declared for a change that fits the light budget: consider a "
+         "lighter weight for work like this")
+
+
+@pytest.mark.parametrize(("light", "files", "lines", "warns"), [
+    ("{max_files: 2, max_lines: 6}", 2, 3, True),     # both limits exactly met
+    ("{max_files: 2, max_lines: 6}", 3, 1, False),    # one file over
+    ("{max_files: 2, max_lines: 6}", 2, 4, False),    # two lines over
+    ("{max_files: 2}", 2, 50, True),                  # no line limit
+    ("{max_lines: 6}", 6, 1, True),                   # no file limit
+])
+def test_engine_heavy_on_a_light_sized_change_warns_on_both_sides(
+        repo: GitRepo, light: str, files: int, lines: int, warns: bool) -> None:
+    _base(repo, f"weights:\n  light: {light}\n  heavy: {{}}\n",
+          'id: T-1\nscope: ["src/**"]\nmodel: {weight: heavy}\n')
+    _stage(repo, *[f"src/f{i}.py" for i in range(files)], lines=lines)
+    result = _judge(repo)
+    assert result["verdict"] == "pass"
+    assert result["warnings"] == ([HEAVY] if warns else [])
+
+
+def test_engine_heavy_warning_needs_a_change(repo: GitRepo) -> None:
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nmodel: {weight: heavy}\n')
+    assert _judge(repo)["warnings"] == []
+
+
+def _lines(proc: Any) -> list[str]:
+    return [line.strip() for line in proc.stdout.splitlines()]
+
+
+def test_engine_pre_commit_defers_and_says_what_it_checked(repo: GitRepo) -> None:
+    """At pre-commit the message does not exist yet: with no task known the engine defers
+    scope, forbid, budgets and proof (protected paths still fail); with a task named by the
+    environment but no file, no-task waits for commit-msg, where the message may still give
+    the task its scope."""
+    _base(repo, 'require_task: true\nprotected: ["secret/**"]\n')
+    _stage(repo, "src/a.py")
+    deferred = run_main("hook", "pre-commit", cwd=repo.path)
+    assert deferred.returncode == 0, deferred.stdout
+    assert ("note: the task is not known yet: the commit message may still declare one (its "
+            "Task: trailer picks the task), so protected paths and the policy are checked now "
+            "and scope, forbid, budgets and proof at commit-msg") in _lines(deferred)
+    env = {"AVORELO_TASK": "NEW-9"}
+    named = run_main("hook", "pre-commit", cwd=repo.path, env=env)
+    assert named.returncode == 0, named.stdout
+    assert "note: no task declared yet: the commit message may still declare one" in \
+        _lines(named)
+    assert not [ln for ln in _lines(named) if ln.startswith(("warning:", "no-task"))]
+    msg = repo.path.parent / "MSG"
+    msg.write_text("S\n\nTask-Scope: src/a.py\n")
+    scoped = run_main("hook", "commit-msg", str(msg), cwd=repo.path, env=env)
+    assert scoped.returncode == 0, scoped.stdout
+    assert ("note: task NEW-9 is self-declared: the Task-Scope: trailers of task NEW-9 is not "
+            "in the base, so the change wrote its own rules") in _lines(scoped)
+    msg.write_text("S\n")
+    unscoped = run_main("hook", "commit-msg", str(msg), cwd=repo.path, env=env)
+    assert unscoped.returncode == 1, unscoped.stdout
+    assert ("no-task: task NEW-9: .avorelo/tasks/NEW-9.yaml does not exist, so the task "
+            "declares no scope, and the policy requires a task") in _lines(unscoped)
+    _stage(repo, "secret/s")
+    protected = run_main("hook", "pre-commit", cwd=repo.path)
+    assert protected.returncode == 1, protected.stdout
+    assert "secret/s: protected: protected by the policy; no task may touch it" in \
+        _lines(protected)
+
+
+def test_engine_bad_policy_is_named_with_the_commit_it_was_read_at(repo: GitRepo) -> None:
+    """The policy in force comes from the base commit, so a bad one is named with that commit
+    (12 hex digits); before the first commit it comes from the change itself, named plainly."""
+    repo.write(POLICY, "require_task: maybe\n")
+    repo.add()
+    first = run_main("check", cwd=repo.path)
+    assert first.returncode == 2
+    assert first.stderr.strip().splitlines() == [
+        "avorelo-gate: error: .avorelo/policy.yaml: require_task: expected true or false, got "
+        "a string"]
+    base = repo.commit("base")
+    _stage(repo, "src/a.py")
+    later = run_main("check", cwd=repo.path)
+    assert later.returncode == 2
+    assert later.stderr.strip().splitlines() == [
+        f"avorelo-gate: error: .avorelo/policy.yaml (at {base[:12]}): require_task: expected "
+        "true or false, got a string"]
+
+
+
+@pytest.mark.parametrize("staged", ["SECRET/s", "Src/Keys/k", "src/KEYS/k"])
+def test_engine_protected_and_forbid_fail_closed_on_case_variants(repo: GitRepo,
+                                                                  staged: str) -> None:
+    """CONTRACT "Paths": protected and forbid compare case folded too (a name that lands on a
+    protected file on some checkout is protected); scope stays exact."""
+    _base(repo, 'protected: ["secret/**"]\n',
+          'id: T-1\nscope: ["src/**", "SECRET/**", "Src/**"]\nforbid: ["src/keys/**"]\n')
+    _stage(repo, staged)
+    [violation] = _judge(repo)["violations"]
+    assert violation[:2] == ("protected" if staged.startswith("SECRET") else "forbidden", staged)
+
+
+def test_engine_widening_the_task_file_in_the_same_change_gets_the_task_file_hint(
+        repo: GitRepo) -> None:
+    """A task file at the base can only be narrowed by the change (CONTRACT "Who decides"): a
+    path the edited file allows but the base version does not is out of scope, and the hint
+    sends the person to widen the file in a commit of its own, not to a Task-Scope: trailer
+    the commit does not have."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
+    repo.write(TASK, 'id: T-1\nscope: ["src/**", "docs/**"]\n')
+    _stage(repo, "docs/a.md")
+    assert _judge(repo)["violations"] == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
+         "of its own (task files only) first; otherwise unstage it: git restore --staged -- "
+         "docs/a.md")]
+
+
+@pytest.mark.parametrize(("raw", "word"), [
+    (b"docs/a b.md", "'docs/a b.md'"),
+    (b"X y\x7f'\\\xff.txt", "$'X y\\x7f\\x27\\x5c\\xff.txt'"),
+    (b"new\nline", "$'new\\x0aline'"),
+])
+def test_engine_shell_path_names_exactly_the_bytes(raw: bytes, word: str) -> None:
+    """The hint's path is a shell word a person pastes: printable ASCII (space included) as it
+    is, every other byte, DEL, quote and backslash as \\xHH inside $'...' (engine.shell_path)."""
+    import os
+    import subprocess
+
+    from avorelo_gate.gate.engine import shell_path
+
+    assert shell_path(os.fsdecode(raw)) == word
+    echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True,
+                            check=True).stdout
+    assert echoed == raw

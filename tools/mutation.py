@@ -17,7 +17,9 @@ unless an in-process test reaches it too; mutmut reports its mutants as "no test
 report counts them as not killed.
 
 The modules are run one at a time in order of importance (the order below), so a run stopped
-early still leaves a report on the most important ones. Survivors are listed in the report with
+early still leaves a report on the most important ones. Each module's verdicts are kept in
+mutation/results/ (mutmut forgets them all when the test selection changes), and the report is
+written from there. Survivors are listed in the report with
 the reason given for them in mutation/survivors.json (``{"mutant name": "why it is equivalent,
 or the test that now kills it"}``); one with no reason is marked UNEXPLAINED.
 """
@@ -37,6 +39,7 @@ REPORT = ROOT / "mutation" / "REPORT.md"
 REASONS = ROOT / "mutation" / "survivors.json"
 RUN_NOTES = ROOT / "mutation" / "RUN.md"       # hand-written: what was run, where, how long
 TIMES = ROOT / "mutation" / "times.json"
+RESULTS = ROOT / "mutation" / "results"   # one kept verdict file per module
 
 # In order of importance: what decides a verdict first, then what carries it to push and CI.
 MODULES = (
@@ -47,6 +50,7 @@ MODULES = (
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests",
           34: "skipped", 36: "timeout", -24: "timeout", 24: "timeout", 152: "timeout",
           255: "timeout", None: "not checked"}
+NOT_KILLED = ("survived", "no tests", "suspicious")
 
 
 def dotted(module: str) -> str:
@@ -78,44 +82,97 @@ def changed_lines(name: str) -> str:
     return (text[:157] + "...") if len(text) > 160 else text
 
 
+def archive_path(module: str) -> Path:
+    return RESULTS / (module.removesuffix(".py").replace("/", ".") + ".json")
+
+
+def test_selection() -> list[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(config["tool"]["mutmut"]["pytest_add_cli_args_test_selection"])
+
+
+def archive(module: str) -> None:
+    """Keep mutmut's verdicts on ``module`` in mutation/results/: mutmut forgets every verdict
+    when the test selection or the timeout changes, and the report must not depend on a
+    mutants/ directory that is not in the repository. A verdict mutmut has now (a mutant re-run
+    by name) replaces the kept one; a mutant it has not checked keeps its kept verdict."""
+    path = archive_path(module)
+    kept = json.loads(path.read_text(encoding="utf-8"))["mutants"] if path.is_file() else {}
+    found = statuses(module)
+    live = {name: status for name, status in found.items() if status != "not checked"}
+    if not live:
+        return
+    merged = dict.fromkeys(found, "not checked") | {name: m["status"]
+                                                    for name, m in kept.items()} | live
+    mutants = {name: {"status": status,
+                      "change": changed_lines(name) if status in NOT_KILLED else ""}
+               for name, status in sorted(merged.items())}
+    checked = sum(1 for s in merged.values() if s != "not checked")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"module": module, "checked": checked,
+                                "test_selection": test_selection(), "mutants": mutants},
+                               indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def kind(reason: str | None) -> str:
+    """How a survivor is explained, from its reason's first word (mutation/survivors.json)."""
+    if reason is None:
+        return "unexplained"
+    if reason.startswith("KILLED"):
+        return "new test"
+    if reason.startswith("Equivalent"):
+        return "equivalent"
+    if reason.startswith("BUG"):
+        return "bug"
+    return "unexplained"
+
+
 def write_report(times: dict[str, float]) -> None:
     reasons: dict[str, str] = json.loads(REASONS.read_text(encoding="utf-8")) \
         if REASONS.is_file() else {}
     rows, survivors = [], []
-    total: Counter[str] = Counter()
     for module in MODULES:
-        found = statuses(module)
-        if not found or set(found.values()) == {"not checked"}:
-            rows.append(f"| {module} | not run | | | | | |")
+        path = archive_path(module)
+        if not path.is_file():
+            rows.append(f"| {module} | not run | | | | | | | |")
             continue
-        counts = Counter(found.values())
-        total.update(counts)
+        found = json.loads(path.read_text(encoding="utf-8"))["mutants"]
+        counts = Counter(m["status"] for m in found.values())
         tested = sum(counts.values()) - counts["not checked"] - counts["skipped"]
-        pending = f" of {len(found)} ({counts['not checked']} not run yet)" \
+        pending = f" of {len(found)} ({counts['not checked']} not run)" \
             if counts["not checked"] else ""
         killed = counts["killed"] + counts["timeout"]
-        explained = sum(1 for n, s in found.items()
-                        if s in ("survived", "no tests") and n in reasons)
+        left = {n: m for n, m in found.items() if m["status"] in NOT_KILLED}
+        kinds = Counter(kind(reasons.get(n)) for n in left)
         rate = f"{100 * killed / tested:.1f}%" if tested else "-"
-        adjusted = f"{100 * (killed + explained) / tested:.1f}%" if tested else "-"
-        rows.append(f"| {module} | {tested}{pending} | {killed} | {counts['survived']} | "
-                    f"{counts['no tests']} | {rate} ({adjusted}) | "
-                    + (f"{times[module]:.0f} s |" if module in times else "- |"))
-        survivors += [(module, n, s) for n, s in sorted(found.items())
-                      if s in ("survived", "no tests", "suspicious")]
+        now = killed + kinds["new test"]
+        judged = tested - kinds["equivalent"]
+        adjusted = f"{100 * now / judged:.1f}%" if judged else "-"
+        rows.append(f"| {module} | {tested}{pending} | {killed} | {len(left)} | "
+                    f"{kinds['equivalent']} | {kinds['new test']} | "
+                    f"{kinds['unexplained'] + kinds['bug']} | {rate} ({adjusted}) | "
+                    + (f"{times[module] / 60:.0f} min |" if module in times else "- |"))
+        survivors += [(n, m["status"], m["change"]) for n, m in left.items()]
     out = ["# Mutation testing report", "",
-           "Written by `tools/mutation.py` (mutmut 3; see README \"Testing the tests: coverage "
-           "and mutation\"). Killed counts timeouts; the rate in brackets also counts the "
-           "survivors explained below (equivalent, or killed by a test written since).",
+           "Written by `tools/mutation.py --report-only` from the verdicts kept in "
+           "mutation/results/ (mutmut 3; see README \"Testing the tests: coverage and "
+           "mutation\"). *Killed* counts mutmut's timeouts; *not killed* is every survived or "
+           "untested mutant, explained below as *equivalent* (no test can tell it from the "
+           "original through the contract) or *new test* (killed by a test written since), "
+           "or left *open*. The kill rate in brackets is (killed + new test) / (mutants run - "
+           "equivalent): what today's tests kill of what can be killed.",
            "", *([RUN_NOTES.read_text(encoding="utf-8").strip(), ""] if RUN_NOTES.is_file()
                  else []),
-           "| module | mutants run | killed | survived | no tests | kill rate | time |",
-           "|---|---|---|---|---|---|---|", *rows, "",
+           "| module | mutants run | killed | not killed | equivalent | new test | open | "
+           "kill rate | time |",
+           "|---|---|---|---|---|---|---|---|---|", *rows, "",
            "## Survivors", "",
-           "Each with the reason it is equivalent to the original (no test can tell them "
-           "apart through the contract), the test that now kills it, or UNEXPLAINED.", ""]
-    for _module, name, status in survivors:
-        out.append(f"- `{name}` ({status}): `{changed_lines(name)}`  \n  "
+           "Each with the reason it is equivalent to the original, the test that now kills "
+           "it, the bug it shows (BUG: an xfail test), or UNEXPLAINED.", ""]
+    for name, status, change in survivors:
+        out.append(f"- `{name}` ({status}): `{change}`  \n  "
                    f"{reasons.get(name, 'UNEXPLAINED')}")
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(out) + "\n", encoding="utf-8")
@@ -135,6 +192,9 @@ def main() -> int:
             times[module] = run_module(module, args.max_children)
             TIMES.parent.mkdir(exist_ok=True)
             TIMES.write_text(json.dumps(times, indent=1) + "\n")
+            archive(module)
+    for module in MODULES:   # verdicts from runs of single mutants (mutmut run NAME) too
+        archive(module)
     write_report(times)
     print(f"wrote {REPORT.relative_to(ROOT)}")
     return 0

@@ -106,9 +106,8 @@ def test_a_pattern_re2_cannot_take_is_bad_input_naming_it(repo: GitRepo) -> None
                        "pattern '[[:foo:]]' cannot be matched: ")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (task/scope.py): a reversed range in a class passes "
-                   "pattern_problem, then pathspec's re.compile raises re.error, which main "
-                   "reports as an internal error (exit 3) instead of bad input (exit 2)")
+# Found by the mutation run: a reversed range passed pattern_problem and crashed pathspec's
+# re.compile (internal error, exit 3); pattern_problem now refuses it.
 def test_a_reversed_range_in_a_class_is_bad_input(repo: GitRepo) -> None:
     from conftest import assert_clean_error
 
@@ -116,9 +115,8 @@ def test_a_reversed_range_in_a_class_is_bad_input(repo: GitRepo) -> None:
     assert_clean_error(proc, 2, "src/[z-a].py")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (validate): validate reads a task file's patterns "
-                   "with pattern_problem only, so it says 'ok' for patterns that check then "
-                   "refuses ('[[:foo:]]', exit 2) or fails on ('[z-a]', exit 3)")
+# Found by the mutation run: validate read patterns with pattern_problem only and said ok
+# for what check refuses; it now compiles them with check's matchers.
 @pytest.mark.parametrize("pattern", ["[[:foo:]]", "src/[z-a].py"])
 def test_validate_refuses_what_check_refuses(repo: GitRepo, pattern: str) -> None:
     repo.write(".avorelo/task.yaml", f"id: T-1\nscope: [{json.dumps(pattern)}]\n")

@@ -17,12 +17,21 @@ WORKTREE = "WORKTREE"
 
 
 def blob_id(data: bytes, object_format: str = "sha1") -> str:
-    import hashlib  # only the working tree's files need hashing here; git hashes the rest
+    """git's object id for ``data`` as a blob (only the working tree's files need hashing
+    here; git hashes the rest)."""
+    header = b"blob %d\0" % len(data)
+    if object_format != "sha256":
+        try:
+            # CPython's own SHA-1: hashlib would first load OpenSSL, ~3 ms of every agent
+            # write, for a few hundred bytes of task file.
+            from _sha1 import sha1
+        except ImportError:
+            from hashlib import sha1
+        digest: str = sha1(header + data).hexdigest()
+        return digest
+    import hashlib
 
-    h = hashlib.new("sha256" if object_format == "sha256" else "sha1")
-    h.update(b"blob %d\0" % len(data))
-    h.update(data)
-    return h.hexdigest()
+    return hashlib.sha256(header + data).hexdigest()
 
 
 @dataclass(frozen=True)

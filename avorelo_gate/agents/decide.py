@@ -46,13 +46,12 @@ def _tool(call: ToolCall, environ: Mapping[str, str]) -> Decision:
             writes += patch_paths(command, call.agent)
     if refusal is None and not writes and call.model is None:
         return Decision(True)
-    from avorelo_gate.agents.workspace import NothingToEnforce, observe_model, open_workspace
+    from avorelo_gate.agents.workspace import NothingToEnforce, open_workspace
 
     try:
-        ws = open_workspace(call.cwd, environ)
+        ws = open_workspace(call.cwd, environ, call.agent, call.model)
     except NothingToEnforce as e:
         return refusal or Decision(True, warning=str(e) if writes else "")
-    observe_model(ws, call.agent, call.model)
     if refusal is not None:
         return refusal
     if not writes:
@@ -187,13 +186,12 @@ def _scope_phrase(ws: Workspace) -> str:
 
 
 def _session_start(event: SessionStart, environ: Mapping[str, str]) -> Decision:
-    from avorelo_gate.agents.workspace import NothingToEnforce, observe_model, open_workspace
+    from avorelo_gate.agents.workspace import NothingToEnforce, open_workspace
 
     try:
-        ws = open_workspace(event.cwd, environ)
+        ws = open_workspace(event.cwd, environ, event.agent, event.model)
     except NothingToEnforce as e:
         return Decision(True, warning=str(e))
-    observe_model(ws, event.agent, event.model)
     from avorelo_gate.agents.finish import task_summary
 
     if not ws.has_task:

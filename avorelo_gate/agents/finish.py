@@ -8,7 +8,6 @@ from avorelo_gate.agents.events import Decision, StopRequest
 from avorelo_gate.agents.workspace import (
     NothingToEnforce,
     Workspace,
-    observe_model,
     open_workspace,
 )
 
@@ -25,10 +24,9 @@ def decide_stop(event: StopRequest, environ: Mapping[str, str]) -> Decision:
     if event.hook_active:
         return Decision(True)
     try:
-        ws = open_workspace(event.cwd, environ)
+        ws = open_workspace(event.cwd, environ, event.agent, event.model)
     except NothingToEnforce as e:
         return Decision(True, warning=str(e))
-    observe_model(ws, event.agent, event.model)
     if not ws.has_task:
         return Decision(True, warning="no active task and no .avorelo/task.yaml: nothing to "
                         "check before finishing")

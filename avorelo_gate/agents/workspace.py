@@ -43,7 +43,16 @@ class NothingToEnforce(Exception):
     """Outside a git repository, or without a working tree: allow, and say why."""
 
 
-def open_workspace(cwd: str, environ: Mapping[str, str]) -> Workspace:
+def open_workspace(cwd: str, environ: Mapping[str, str], agent: str,
+                   model: str | None) -> Workspace:
+    """The workspace an agent's event in ``cwd`` is judged in; the model the agent's payload
+    names is recorded for the next receipt (every event does this first)."""
+    ws = _open(cwd, environ)
+    observe_model(ws, agent, model)
+    return ws
+
+
+def _open(cwd: str, environ: Mapping[str, str]) -> Workspace:
     from avorelo_gate.errors import NotARepositoryError
     from avorelo_gate.git.process import Git, no_git_env
     from avorelo_gate.git.repo import discover

@@ -129,7 +129,9 @@ def _regexes(pats: tuple[str, ...]) -> list[tuple[str, str, bool]]:
     !src/a/x, src/a/**`` includes src/a/x). Blank lines and comments are skipped, as
     PathSpec.from_lines skips them. Kept in the clone's memo where it is open: importing
     pathspec costs a hook more than the rest of its decision."""
-    key = "\0".join((_pathspec_fingerprint(), *pats)).encode("utf-8", "surrogatepass")
+    key = b""
+    if memo.is_open():   # pre-push and ci never read the memo: no key to compute for them
+        key = "\0".join((_pathspec_fingerprint(), *pats)).encode("utf-8", "surrogatepass")
     kept = memo.get("gitignore-regex", key)
     if isinstance(kept, list) and all(
             isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)

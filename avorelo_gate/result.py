@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import ExitCode
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import

@@ -10,10 +10,10 @@ the keys it wrote, one a line, for the test to account for.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 
+from avorelo_gate.dataclass_lite import dataclass, field, fields
 from avorelo_gate.gate.assemble import CheckRequest, check_request
 from avorelo_gate.git.repo import Repo, open_repo
 from avorelo_gate.proof.records import ProofRecord, iso, new_run_id, utc_now, write_record
@@ -22,12 +22,12 @@ from avorelo_gate.receipts.recording import leave_pending
 SHARED_TREE = "f" * 40
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclass(frozen=True)  # the package's own: Repo's fields are its records'
 class TreeRepo(Repo):
     """The real repository, except that the index's tree is the one this write is for
     (``git write-tree`` would give every writer the same one)."""
 
-    trees: list[str] = dataclasses.field(default_factory=list)
+    trees: list[str] = field(default_factory=list)
 
     def write_index_tree(self) -> str:
         return self.trees.pop()
@@ -38,11 +38,11 @@ def pending(path: str, writer: int, count: int) -> None:
     req = CheckRequest()
     checked = check_request(repo, req, os.environ)   # one real verdict, written many times
     assert checked.result.exit_code == 0, checked.result
-    fields = {f.name: getattr(repo, f.name) for f in dataclasses.fields(Repo)}
+    base = {f.name: getattr(repo, f.name) for f in fields(Repo)}
     for i in range(count):
         tree = f"{writer:02x}{i:06x}".ljust(40, "0")
         for key in (tree, SHARED_TREE):
-            leave_pending(TreeRepo(**fields, trees=[key]), req, checked, os.environ)
+            leave_pending(TreeRepo(**base, trees=[key]), req, checked, os.environ)
         print(tree, flush=True)
 
 

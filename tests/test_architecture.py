@@ -13,7 +13,7 @@ PACKAGE = ROOT / "avorelo_gate"
 
 # Lowest first. A module may import its own unit and any unit of a lower rank, never higher.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "result", "__init__"),
+    ("errors", "result", "dataclass_lite", "__init__"),
     ("files",),
     ("git",),
     ("task",),

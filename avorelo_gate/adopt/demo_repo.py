@@ -5,8 +5,8 @@ import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.git.process import no_git_env
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import

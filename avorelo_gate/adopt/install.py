@@ -6,9 +6,9 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from avorelo_gate.adopt.hook_scripts import LAUNCHER, PRELUDES, SHELL_HOOKS
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo

@@ -4,7 +4,7 @@ Frozen dataclasses, not NamedTuples: a write imports ``dataclasses`` for the eng
 and ``typing`` (which NamedTuple needs) would cost every tool call ~13 ms more (issue 14)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from avorelo_gate.dataclass_lite import dataclass
 
 AGENTS = ("claude", "codex", "gemini", "copilot", "cline")
 EVENTS = ("pre-tool", "stop", "session-start")

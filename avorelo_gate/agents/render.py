@@ -7,9 +7,9 @@ stdout, except where the protocol wants a body. Warnings go where each agent sho
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from avorelo_gate.agents.events import Decision
+from avorelo_gate.dataclass_lite import dataclass
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -108,8 +108,7 @@ def _with_head_files(repo: Repo, task_id: str | None) -> Repo:
     every write an agent makes: one git process fewer than asking for each)."""
     if not repo.head:
         return repo
-    from dataclasses import fields
-
+    from avorelo_gate.dataclass_lite import fields
     from avorelo_gate.gate.prefetch import PrefetchedRepo
     from avorelo_gate.git.repo import Repo as BaseRepo
     from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR

@@ -7,8 +7,8 @@ binary or mode-only change). CI annotations and SARIF regions use it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
+from avorelo_gate.dataclass_lite import replace
 from avorelo_gate.git.paths import fsdecode, fsencode
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.result import CheckResult, GateReport, Violation

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 
+from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.files.inputs import read_input
 from avorelo_gate.gate.engine import Options, evaluate, load_policy
 from avorelo_gate.git import change as changes

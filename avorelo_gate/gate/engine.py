@@ -5,8 +5,7 @@ Every entry point (hooks, ``check``, pre-push, ``ci``, ``receipt verify``) comes
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.paths import fsencode
 from avorelo_gate.git.repo import Repo

@@ -11,8 +11,8 @@ and anything not prefetched goes to git as before. The answers live as long as t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError, GateError
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import zsplit

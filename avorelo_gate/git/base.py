@@ -5,8 +5,7 @@ The repository's operations live in mixins by what they do (``revisions``, ``obj
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.git.process import Git
 
 EMPTY_TREE = {

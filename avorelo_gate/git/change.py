@@ -7,8 +7,8 @@ deletion of the old path and an addition of the new one, so both are touched, ex
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import display_path

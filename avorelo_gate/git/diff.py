@@ -1,12 +1,12 @@
 """Diffs: which paths a change touches, with line counts, for one change or many commits."""
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
 
+from avorelo_gate.dataclass_lite import replace
 from avorelo_gate.errors import GitError
 from avorelo_gate.git.objects import Objects
 from avorelo_gate.git.paths import fsdecode, top_literal, zsplit
@@ -56,7 +56,7 @@ class Diffs(Objects):
         if not suspects:
             return entries
         counts = {e.path: self._text_counts(cmd, args, e.path) for e in suspects}
-        return [dataclasses.replace(e, added=counts[e.path][0], removed=counts[e.path][1],
+        return [replace(e, added=counts[e.path][0], removed=counts[e.path][1],
                                     binary=False) if e in suspects else e for e in entries]
 
     def _text_counts(self, cmd: str, args: Sequence[str], path: str) -> tuple[int, int]:

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git.base import RepoBase
 from avorelo_gate.git.paths import display_path, fsdecode, fsencode, top_literal, zsplit
@@ -76,7 +75,7 @@ class Objects(RepoBase):
                 shutil.copy2(index, tmp)
             except FileNotFoundError:
                 os.unlink(tmp)  # no index yet: git reads a missing index file as empty
-            git = dataclasses.replace(self.git, env={**self.git.env, "GIT_INDEX_FILE": tmp})
+            git = replace(self.git, env={**self.git.env, "GIT_INDEX_FILE": tmp})
             _unflag(git, self.toplevel)
             git.run("add", "-u", "--", ":/")
             return git.out("write-tree").decode().strip()

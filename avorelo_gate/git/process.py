@@ -14,8 +14,8 @@ import os
 import selectors
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import EnvironmentFailure, GitError, NotARepositoryError
 
 # Config that changes porcelain or diff output, pinned on every call. Plumbing ignores most of

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import EnvironmentFailure
 from avorelo_gate.git.repo import Repo
 

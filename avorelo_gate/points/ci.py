@@ -23,8 +23,8 @@ policy, its protected paths, weight budgets and approvers. A change to the polic
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 
+from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.annotate import add_first_lines
 from avorelo_gate.gate.assemble import CheckRequest, check_change

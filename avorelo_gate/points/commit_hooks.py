@@ -128,7 +128,7 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     with memo.using(repo.state_dir()):
         checked = check_request(repo, req, environ)
     if stamped:
-        from dataclasses import replace
+        from avorelo_gate.dataclass_lite import replace
 
         checked = replace(checked, result=replace(
             checked.result, notes=(*checked.result.notes, stamped)))

@@ -13,8 +13,8 @@ handful of processes rather than several per commit.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 
+from avorelo_gate.dataclass_lite import dataclass, field, replace
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate.assemble import CheckRequest, check_change
 from avorelo_gate.git.change import Change

@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError
 from avorelo_gate.gate.assemble import CheckRequest
 from avorelo_gate.git.repo import Repo, open_repo

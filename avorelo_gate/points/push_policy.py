@@ -19,8 +19,8 @@ never from the commits being pushed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate.assemble import CheckRequest, allow_policy_change
 from avorelo_gate.gate.engine import Options, evaluate, load_policy

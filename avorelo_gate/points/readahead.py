@@ -13,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import GateError
 from avorelo_gate.git.diff import DiffJob, RawEntry
 from avorelo_gate.git.objects import batch_input, parse_batch

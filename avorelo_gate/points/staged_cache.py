@@ -20,8 +20,8 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import fsdecode, fsencode
 from avorelo_gate.git.repo import Repo

@@ -20,8 +20,8 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.task.schema import validate_artifact_pattern
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import

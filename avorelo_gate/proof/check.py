@@ -18,8 +18,8 @@ import os
 import shlex
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 
+from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.paths import display_path
 from avorelo_gate.git.repo import Repo

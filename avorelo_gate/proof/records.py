@@ -20,9 +20,9 @@ import os
 import posixpath
 import secrets
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo
 

@@ -18,9 +18,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from types import FrameType
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.git.paths import display_path
 from avorelo_gate.git.repo import Repo

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import ExitCode
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.build import signing_key

@@ -17,8 +17,8 @@ stands up (CONTRACT, "Receipts as evidence"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 
+from avorelo_gate.dataclass_lite import replace
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.build import signing_key
 from avorelo_gate.result import CheckResult, ProofStatus

@@ -11,8 +11,8 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import EnvironmentFailure, GitError
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.store import NOTES_REF

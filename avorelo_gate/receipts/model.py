@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from avorelo_gate.dataclass_lite import dataclass
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:

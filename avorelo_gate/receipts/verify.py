@@ -10,8 +10,8 @@ taken as recorded, covered by the signature.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
 from avorelo_gate.gate.prefetch import prefetch_commits

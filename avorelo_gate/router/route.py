@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import WORKTREE, Snapshot

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.git.paths import display_path
 from avorelo_gate.git.repo import Repo

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.files.atomic import write_atomic
 from avorelo_gate.git.repo import Repo

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.result import TouchedFile, Violation
 from avorelo_gate.task.declare import ResolvedTask

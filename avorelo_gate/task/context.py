@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.git.paths import display_path
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import INDEX

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.files.inputs import read_input
 from avorelo_gate.git.snapshot import Snapshot

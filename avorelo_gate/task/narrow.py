@@ -9,8 +9,8 @@ intersection, budgets the smaller, risk the higher.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.task.policy import Budget
 from avorelo_gate.task.schema import RISKS
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.task import schema
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import

@@ -15,8 +15,8 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.files import memo
 

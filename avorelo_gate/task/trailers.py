@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 
+from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, GitError
 from avorelo_gate.git.paths import zsplit
 from avorelo_gate.git.process import Git, no_git_env

@@ -1,0 +1,222 @@
+"""``@dataclass`` for the package's records, without the cost of ``dataclasses`` at start-up.
+
+Why: every commit and every agent tool call starts a Python process, and there ``dataclasses``
+was half of the gate's own work (callgrind, Python 3.11, the agent's pre-tool decision: 308M
+instructions, ``python -c pass`` 36M). Importing ``dataclasses`` imports ``inspect`` (67M
+instructions), and each class compiles six methods from generated source (~3.8M; that path
+defines 33 classes). Here a class costs a dictionary of its fields, and its methods are the
+shared functions below, which read it.
+
+Type checkers see ``dataclasses`` itself (the import under ``TYPE_CHECKING``), so mypy checks
+every constructor, field and ``replace`` exactly as it did. At run time this supports what
+the package uses, and refuses the rest when the class is made: ``@dataclass`` and
+``@dataclass(frozen=True)`` (equality by fields within one class, a field hash when frozen,
+the same ``repr``), defaults and ``field(default=, default_factory=, repr=, compare=)``, fields
+inherited from a decorated base, ``replace`` and ``fields``. ``tests/test_dataclass_lite.py``
+holds it to ``dataclasses``' behaviour.
+"""
+from __future__ import annotations
+
+from operator import attrgetter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+
+class FrozenInstanceError(AttributeError):
+    """Assigning to a field of a frozen record (as ``dataclasses.FrozenInstanceError``)."""
+
+
+_MISSING: Any = object()
+
+
+class Field:
+    """One field: its name, how it gets a value when the constructor is not given one, and
+    whether it shows in ``repr`` and counts in equality and the hash."""
+
+    __slots__ = ("compare", "default", "default_factory", "name", "repr")
+
+    def __init__(self, default: Any = _MISSING, default_factory: Any = _MISSING,
+                 repr: bool = True, compare: bool = True) -> None:
+        if default is not _MISSING and default_factory is not _MISSING:
+            raise ValueError("cannot specify both default and default_factory")
+        self.name = ""
+        self.default = default
+        self.default_factory = default_factory
+        self.repr = repr
+        self.compare = compare
+
+    def __repr__(self) -> str:
+        return f"Field(name={self.name!r})"
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[object], tuple[Any, ...]]:
+    """The values of these attributes, always as a tuple (attrgetter of one name returns the
+    value itself)."""
+    if not names:
+        return lambda _obj: ()
+    get = attrgetter(*names)
+    return (lambda obj: (get(obj),)) if len(names) == 1 else get
+
+
+class _Spec:
+    """A record class's fields, in constructor order, as the shared methods need them."""
+
+    __slots__ = ("compared", "fields", "index", "names", "shown", "values")
+
+    def __init__(self, fields: dict[str, Field]) -> None:
+        self.fields = tuple(fields.values())
+        self.names = tuple(fields)
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.values = _getter(self.names)
+        self.compared = _getter(tuple(f.name for f in self.fields if f.compare))
+        self.shown = tuple(f.name for f in self.fields if f.repr)
+
+
+def _field(*, default: Any = _MISSING, default_factory: Any = _MISSING, repr: bool = True,
+           compare: bool = True) -> Any:
+    return Field(default, default_factory, repr, compare)
+
+
+def _spec(obj: object) -> _Spec:
+    spec = getattr(obj, "__record_spec__", None)
+    if not isinstance(spec, _Spec):
+        raise TypeError(f"{obj!r} is not a record (avorelo_gate.dataclass_lite)")
+    return spec
+
+
+def _init(self: object, *args: Any, **kwargs: Any) -> None:
+    spec: _Spec = type(self).__record_spec__  # type: ignore[attr-defined]
+    names = spec.names
+    if len(args) > len(names):
+        raise TypeError(f"{type(self).__qualname__}() takes {len(names)} positional arguments "
+                        f"but {len(args)} were given")
+    values = self.__dict__
+    values.update(zip(names, args, strict=False))
+    for name, value in kwargs.items():
+        at = spec.index.get(name)
+        if at is None:
+            raise TypeError(f"{type(self).__qualname__}() got an unexpected keyword argument "
+                            f"{name!r}")
+        if at < len(args):
+            raise TypeError(f"{type(self).__qualname__}() got multiple values for argument "
+                            f"{name!r}")
+        values[name] = value
+    if len(values) < len(names):
+        for f in spec.fields[len(args):]:
+            if f.name in values:
+                continue
+            if f.default is not _MISSING:
+                values[f.name] = f.default
+            elif f.default_factory is not _MISSING:
+                values[f.name] = f.default_factory()
+            else:
+                raise TypeError(f"{type(self).__qualname__}() missing required argument "
+                                f"{f.name!r}")
+
+
+def _repr(self: object) -> str:
+    inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in _spec(self).shown)
+    return f"{type(self).__qualname__}({inner})"
+
+
+def _eq(self: object, other: object) -> Any:
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    values = _spec(self).compared
+    return values(self) == values(other)
+
+
+def _hash(self: object) -> int:
+    return hash(_spec(self).compared(self))
+
+
+def _freeze(cls: type, names: tuple[str, ...]) -> None:
+    """dataclasses' rule: every attribute of the class itself is frozen; a subclass that is
+    not a record may set attributes of its own, never a field."""
+
+    def __setattr__(self: object, name: str, value: object) -> None:
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot assign to field {name!r}")
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self: object, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise FrozenInstanceError(f"cannot delete field {name!r}")
+        object.__delattr__(self, name)
+
+    cls.__setattr__ = __setattr__  # type: ignore[method-assign,assignment]
+    cls.__delattr__ = __delattr__  # type: ignore[method-assign,assignment]
+
+
+def _own_fields(cls: type) -> dict[str, Field]:
+    fields: dict[str, Field] = {}
+    for base in reversed(cls.__mro__[1:]):
+        inherited = base.__dict__.get("__record_spec__")
+        if isinstance(inherited, _Spec):
+            fields.update((f.name, f) for f in inherited.fields)
+    # The class's own annotations (not inherited ones); inspect.get_annotations would import
+    # inspect, the cost this module exists to avoid.
+    annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063
+    for name, annotation in annotations.items():
+        if isinstance(annotation, str) and annotation.startswith(("ClassVar", "typing.ClassVar")):
+            continue
+        given = cls.__dict__.get(name, _MISSING)
+        f = given if isinstance(given, Field) else Field(default=given)
+        f.name = name
+        if f.default_factory is not _MISSING:
+            delattr(cls, name)
+        elif f.default is not _MISSING:
+            setattr(cls, name, f.default)
+        fields[name] = f
+    return fields
+
+
+def _make(cls: type, frozen: bool) -> type:
+    fields = _own_fields(cls)
+    seen_default = ""
+    for f in fields.values():
+        if f.default is not _MISSING or f.default_factory is not _MISSING:
+            seen_default = f.name
+        elif seen_default:
+            raise TypeError(f"{cls.__qualname__}: non-default argument {f.name!r} follows "
+                            f"default argument {seen_default!r}")
+    own = cls.__dict__
+    cls.__record_spec__ = _Spec(fields)  # type: ignore[attr-defined]
+    setattr(cls, "__match_args__", tuple(fields))  # noqa: B010 (a class attribute mypy forbids)
+    for name, method in (("__init__", _init), ("__repr__", _repr), ("__eq__", _eq)):
+        if name not in own:
+            setattr(cls, name, method)
+    # dataclasses' rule for eq=True: a field hash when frozen, unhashable otherwise, unless
+    # the class body wrote its own __hash__ (defining __eq__ alone sets it to None).
+    explicit_hash = own.get("__hash__", _MISSING)
+    if explicit_hash is _MISSING or (explicit_hash is None and "__eq__" in own):
+        cls.__hash__ = _hash if frozen else None  # type: ignore[assignment]
+    if frozen:
+        _freeze(cls, tuple(fields))
+    return cls
+
+
+def _dataclass(cls: type | None = None, /, *, frozen: bool = False) -> Any:
+    if cls is None:
+        return lambda c: _make(c, frozen)
+    return _make(cls, frozen)
+
+
+def _fields(class_or_instance: object) -> tuple[Field, ...]:
+    return _spec(class_or_instance).fields
+
+
+def _replace(obj: Any, /, **changes: Any) -> Any:
+    spec = _spec(obj)
+    return type(obj)(**{**dict(zip(spec.names, spec.values(obj), strict=True)), **changes})
+
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field, fields, replace
+else:
+    dataclass, field, fields, replace = _dataclass, _field, _fields, _replace
+
+__all__ = ["FrozenInstanceError", "dataclass", "field", "fields", "replace"]

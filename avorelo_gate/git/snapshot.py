@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import EnvironmentFailure
+from avorelo_gate.files.digest import sha1, sha256
 from avorelo_gate.git.repo import Repo
 
 INDEX = ":"
@@ -20,18 +21,8 @@ def blob_id(data: bytes, object_format: str = "sha1") -> str:
     """git's object id for ``data`` as a blob (only the working tree's files need hashing
     here; git hashes the rest)."""
     header = b"blob %d\0" % len(data)
-    if object_format != "sha256":
-        try:
-            # CPython's own SHA-1: hashlib would first load OpenSSL, ~3 ms of every agent
-            # write, for a few hundred bytes of task file.
-            from _sha1 import sha1
-        except ImportError:
-            from hashlib import sha1
-        digest: str = sha1(header + data).hexdigest()
-        return digest
-    import hashlib
-
-    return hashlib.sha256(header + data).hexdigest()
+    hasher = sha256 if object_format == "sha256" else sha1
+    return hasher(header + data).hexdigest()
 
 
 @dataclass(frozen=True)

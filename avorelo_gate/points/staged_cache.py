@@ -17,11 +17,11 @@ of the files that hold the repository's own attributes at the top (``.gitattribu
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Sequence
 
 from avorelo_gate.dataclass_lite import dataclass
+from avorelo_gate.files.digest import sha256
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import fsdecode, fsencode
 from avorelo_gate.git.repo import Repo
@@ -32,7 +32,7 @@ VERSION = 1
 
 def cache_key(repo: Repo, base: str) -> str | None:
     """None when the index cannot be read (no cache then)."""
-    h = hashlib.sha256(f"v{VERSION}\0{base}\0".encode())
+    h = sha256(f"v{VERSION}\0{base}\0".encode())
     try:
         with open(_index_path(repo), "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):

@@ -15,13 +15,13 @@ callers name the requirement.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import stat
 from collections.abc import Iterator
 
 from avorelo_gate.dataclass_lite import dataclass
+from avorelo_gate.files.digest import sha256
 from avorelo_gate.task.schema import validate_artifact_pattern
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -69,7 +69,7 @@ def _is_within(root: str, path: str) -> bool:
 
 
 def sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     with _open_regular(path) as f:
         while chunk := f.read(CHUNK_SIZE):
             digest.update(chunk)

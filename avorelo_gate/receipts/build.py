@@ -7,14 +7,13 @@ optional HMAC-SHA256 signature is computed over, with ``predicate.signature`` le
 """
 from __future__ import annotations
 
-import datetime
-import hashlib
-import hmac
 import json
+import time
 from collections.abc import Iterable, Mapping
 
 from avorelo_gate import __version__
 from avorelo_gate.errors import BadInputError
+from avorelo_gate.files.digest import sha256
 from avorelo_gate.git.paths import display_path, fsencode
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -65,24 +64,27 @@ def clean_text(obj: Any) -> Any:
 
 def paths_digest(paths: Iterable[str]) -> str:
     """sha256 over the touched paths' bytes, sorted, each followed by NUL."""
-    h = hashlib.sha256()
+    h = sha256()
     for raw in sorted(fsencode(p) for p in paths):
         h.update(raw + b"\0")
     return h.hexdigest()
 
 
 def receipt_time(environ: Mapping[str, str]) -> str:
-    """Now, in UTC; ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) pins it."""
+    """Now, in UTC; ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention) pins it.
+
+    ``time``, not ``datetime`` (an import every commit-msg hook would pay for one string);
+    the same years as ``datetime`` (1-9999), so a pinned time means the same in both.
+    """
     pinned = environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if pinned:
-        try:
-            stamp = datetime.datetime.fromtimestamp(int(pinned), datetime.timezone.utc)
-        except (ValueError, OverflowError, OSError) as e:
-            raise BadInputError(f"SOURCE_DATE_EPOCH: {pinned!r} is not a Unix time in "
-                                "seconds") from e
-    else:
-        stamp = datetime.datetime.now(datetime.timezone.utc)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        stamp = time.gmtime(int(pinned)) if pinned else time.gmtime()
+        if not 1 <= stamp.tm_year <= 9999:
+            raise ValueError(f"year {stamp.tm_year} is out of range")
+    except (ValueError, OverflowError, OSError) as e:
+        raise BadInputError(f"SOURCE_DATE_EPOCH: {pinned!r} is not a Unix time in "
+                            "seconds") from e
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", stamp)
 
 
 def diff_record(result: CheckResult) -> dict[str, Any]:
@@ -170,11 +172,13 @@ def signed_payload(statement: Mapping[str, Any]) -> bytes:
 
 def key_id(key: str) -> str:
     """Names the key without revealing it, so verify can say "signed with another key"."""
-    return hashlib.sha256(b"avorelo-receipt-key\0" + key.encode("utf-8")).hexdigest()[:16]
+    return sha256(b"avorelo-receipt-key\0" + key.encode("utf-8")).hexdigest()[:16]
 
 
 def hmac_value(statement: Mapping[str, Any], key: str) -> str:
-    return hmac.new(key.encode("utf-8"), signed_payload(statement), hashlib.sha256).hexdigest()
+    import hmac  # only with a signing key: hmac loads OpenSSL (files/digest.py)
+
+    return hmac.new(key.encode("utf-8"), signed_payload(statement), sha256).hexdigest()
 
 
 def signing_key(environ: Mapping[str, str]) -> str | None:
@@ -199,6 +203,8 @@ def signature_problem(statement: Mapping[str, Any], key: str | None) -> str | No
     if sig.get("keyid") != key_id(key):
         return (f"signature: signed with another key (key id {sig.get('keyid')}, "
                 f"{KEY_ENV} is key id {key_id(key)})")
+    import hmac
+
     if not hmac.compare_digest(str(sig.get("value")), hmac_value(statement, key)):
         return "signature: does not match the receipt's content (the receipt was edited)"
     return None

@@ -7,10 +7,11 @@ a finished one, start without the engine, YAML or the task machinery (issue 14).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
+
+from avorelo_gate.files.digest import sha256
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
@@ -64,6 +65,6 @@ def predicate_digest(predicate: Any) -> str | None:
     from avorelo_gate.receipts.build import canonical_bytes
 
     try:
-        return hashlib.sha256(canonical_bytes(predicate)).hexdigest()
+        return sha256(canonical_bytes(predicate)).hexdigest()
     except (TypeError, ValueError):   # not JSON-serialisable as written (edited by hand)
         return None

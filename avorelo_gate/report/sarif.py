@@ -5,11 +5,11 @@ about a line of code, so they go to ``invocations[0].toolExecutionNotifications`
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from avorelo_gate.files.digest import sha256
 from avorelo_gate.result import GateReport, Violation
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -133,7 +133,7 @@ def fingerprint(violation: Violation) -> str:
     # Same rule, path and commit give the same id on every run, so code scanning tracks one
     # alert instead of opening a new one per push. NUL separates fields that may contain anything.
     key = "\0".join((violation.rule, violation.path or "", violation.commit or ""))
-    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _unique(report: GateReport, attr: str) -> list[str]:

@@ -6,10 +6,10 @@ no longer matches means the task was planned against content that has since chan
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 
 from avorelo_gate.dataclass_lite import dataclass
+from avorelo_gate.files.digest import sha256
 from avorelo_gate.git.paths import display_path
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import INDEX
@@ -90,7 +90,7 @@ def assemble(repo: Repo, rev: str | None, entries: Sequence[Any]) -> ContextSet:
         contents = repo.cat_objects([files[p].blob for p, _ in sha_pins])
         for path, pin in sha_pins:
             found = contents.get(files[path].blob)
-            digest = hashlib.sha256(found[1]).hexdigest() if found else ""
+            digest = sha256(found[1]).hexdigest() if found else ""
             if digest != pin:
                 violations.append(Violation(
                     "context-stale", f"context {display_path(path)} changed since the task was "

@@ -97,13 +97,10 @@ def _parse_isolated(env: Mapping[str, str], comment: str, message: str) -> tuple
     if ":" not in message:
         return ()
     message = skip_blank_lines(message)
-    import tempfile  # ~4 ms (random, shutil): the pre-commit hook never parses a message
-
-    with tempfile.TemporaryDirectory(prefix="avorelo-trailers-") as nowhere:
-        git = Git(cwd=nowhere, env=_configless_env(env, nowhere))
-        proc = git.run(*_SEPARATORS, "-c", f"core.commentChar={comment}",
-                       "interpret-trailers", "--parse", "--no-divider",
-                       input=_encode(message), pinned=False)
+    git = Git(cwd=os.path.abspath(os.sep), env=_configless_env(env))
+    proc = git.run(*_SEPARATORS, "-c", f"core.commentChar={comment}",
+                   "interpret-trailers", "--parse", "--no-divider",
+                   input=_encode(message), pinned=False)
     return tuple(_split_trailer(line, ":") for line in _lines(proc.stdout))
 
 
@@ -125,18 +122,20 @@ def skip_blank_lines(message: str) -> str:
     return message[pos:]
 
 
-def _configless_env(env: Mapping[str, str], nowhere: str) -> dict[str, str]:
-    """An environment in which git finds no repository and reads no config file.
+def _configless_env(env: Mapping[str, str]) -> dict[str, str]:
+    """An environment in which git has no repository and reads no config file.
 
-    Without a repository only system and global config remain (git-config(1) FILES); both
-    are switched off. GIT_CONFIG_PARAMETERS (``git -c`` of a parent git, e.g. the one running
-    our hook) goes with the other GIT_* variables. The ceiling stops discovery at ``nowhere``
-    even when the temp dir lives inside a work tree (git(1) GIT_CEILING_DIRECTORIES).
+    ``GIT_DIR`` names something that is not a repository, so git does not look for one
+    (setup.c setup_explicit_git_dir: a command that runs without one, as interpret-trailers
+    does, goes on as outside any repository; no directory to create, no discovery to
+    stop). Without a repository only system and global config remain (git-config(1) FILES);
+    both are switched off. GIT_CONFIG_PARAMETERS (``git -c`` of a parent git, e.g. the one
+    running our hook) goes with the other GIT_* variables.
     """
     clean = no_git_env(env)
+    clean["GIT_DIR"] = os.devnull
     clean["GIT_CONFIG_NOSYSTEM"] = "1"
     clean["GIT_CONFIG_GLOBAL"] = os.devnull
-    clean["GIT_CEILING_DIRECTORIES"] = os.path.dirname(os.path.realpath(nowhere))
     return clean
 
 

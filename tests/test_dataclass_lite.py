@@ -116,6 +116,9 @@ def test_an_undecorated_subclass_keeps_its_base_fields_and_only_they_are_frozen(
         assert repr(obj) == "Sub(base0=1, base1=2)"
         obj.extra = 3  # a subclass's own attribute is never a field
         assert obj.extra == 3
+        changed = api.replace(obj, base1=7)  # a Sub, with its fields only
+        assert (type(changed), repr(changed), hasattr(changed, "extra")) == (
+            sub, "Sub(base0=1, base1=7)", False)
         if frozen:
             with pytest.raises(AttributeError, match="cannot assign to field 'base0'"):
                 obj.base0 = 9

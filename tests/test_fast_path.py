@@ -219,10 +219,31 @@ def test_prefetched_verify_equals_one_commit_at_a_time(repo: GitRepo,
     environ = dict(os.environ)
     plain = open_repo(str(repo.path), environ)
     fast = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
+    # Asked once for all: as many git processes for two commits as for all of them (the task
+    # file at each commit's parent was once read one process per commit: 46x git's listing).
+    spawned = {len(some): _git_processes(monkeypatch, lambda some=some: (
+        receipt_verify.verify_commits(plain, some, environ))) for some in (commits[:2], commits)}
+    assert len(commits) >= 6 and spawned[2] == spawned[len(commits)], spawned
     monkeypatch.setattr(receipt_verify, "prefetch_commits", lambda repo, commits: repo)
     slow = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
     assert fast == slow
     assert {v["status"] for v in fast} >= {"valid", "invalid"}
+
+
+def _git_processes(monkeypatch: pytest.MonkeyPatch, work: Any) -> int:
+    """How many processes ``work`` starts (real ones: the count is taken on the way)."""
+    started: list[object] = []
+    real = subprocess.Popen
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started.append(args[0] if args else kwargs.get("args"))
+            super().__init__(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(subprocess, "Popen", Counted)
+        work()
+    return len(started)
 
 
 # -- YAML parsed once per content -----------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 ``receipt verify`` recomputes every receipt with ``check_request(mode="commit")``, exactly as
 ``receipt record`` made it; for one commit that asks git six questions (the commit, its
-parents, its diff, its trailers, its task file, the policy at its parent): 6,000 processes for
-1,000 commits. ``PrefetchedRepo`` asks each question once, for every commit, and answers the
-per-commit calls from what came back. Nothing about the verdict changes: the answers are the
-ones git gives to the single questions (``tests/test_fast_path.py`` compares the two paths),
-and anything not prefetched goes to git as before. The answers live as long as the command.
+parents, its diff, its trailers, its task file there and at its parent, the policy at its
+parent): 6,000 processes for 1,000 commits. ``PrefetchedRepo`` asks each question once,
+for every commit, and answers the per-commit calls from what came back. Nothing about the
+verdict changes: the answers are the ones git gives to the single questions
+(``tests/test_fast_path.py`` compares the two paths, and counts the processes), and
+anything not prefetched goes to git as before. The answers live as long as the command.
 """
 from __future__ import annotations
 
@@ -80,11 +81,15 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
     declarations = _declarations(repo, found)
     wanted: list[str] = []
     for c in found:
-        wanted.append(f"{c}:{TASK_PATH}")
-        declared = declarations.get(c)
-        if declared and declared.task_id and schema.TASK_ID.match(declared.task_id):
-            wanted.append(f"{c}:{TASKS_DIR}/{declared.task_id}.yaml")
         parents = known[c][1]
+        declared = declarations.get(c)
+        task_id = declared.task_id if declared else None
+        # The task file at the commit, and at its parent, whose version narrows it
+        # (task/declare.py resolve_task's bases).
+        for rev in (c, *parents[:1]):
+            wanted.append(f"{rev}:{TASK_PATH}")
+            if task_id and schema.TASK_ID.match(task_id):
+                wanted.append(f"{rev}:{TASKS_DIR}/{task_id}.yaml")
         # The policy in force is the parent's; a root commit's is its own (engine.load_policy).
         wanted.append(f"{parents[0] if parents else c}:{POLICY_PATH}")
     objects = repo.cat_objects(list(dict.fromkeys(wanted)))

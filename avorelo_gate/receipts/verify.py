@@ -86,6 +86,8 @@ def verify_commits(repo: Repo, commits: Sequence[str],
     # question once for all of them (gate/prefetch.py).
     repo = prefetch_commits(repo, [c for c in commits if notes[c] is not None])
     missing_hint = None if has_notes_ref(repo) else f"there are no receipts here: {FETCH_HINT}"
+    # os.environ decodes every key on each pass, and each receipt's replay reads it whole.
+    environ = dict(environ)
     return [verify_one(repo, c, notes[c], environ, missing_hint) for c in commits]
 
 

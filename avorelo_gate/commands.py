@@ -29,6 +29,7 @@ def echo(text: str) -> None:
 def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str | None,
           task_id: str | None, task_file: str | None, message_file: str | None,
           allow_policy_change: bool, fmt: str | None, output: str | None) -> int:
+    from avorelo_gate.files import memo
     from avorelo_gate.git.repo import open_repo
     from avorelo_gate.points.readahead import staged_read_ahead
 
@@ -36,9 +37,11 @@ def check(environ: Mapping[str, str], *, mode: str, spec: str | None, rev: str |
         raise BadInputError("use one of --range and --commit, not both")
     chosen = "range" if spec else "commit" if rev else mode
     repo = open_repo(environ=environ)
-    # git computes the staged diff while the engine is imported (points/readahead.py).
-    with (staged_read_ahead(repo, environ, task_id) if chosen == "staged"
-          else contextlib.nullcontext(repo)) as rr:
+    # git computes the staged diff while the engine is imported (points/readahead.py). A
+    # local command, like the hooks: parsed task and policy files come from the clone's memo.
+    with memo.using(repo.state_dir()), \
+            (staged_read_ahead(repo, environ, task_id) if chosen == "staged"
+             else contextlib.nullcontext(repo)) as rr:
         from avorelo_gate.gate.assemble import CheckRequest, run_check
         from avorelo_gate.report.output import emit
 

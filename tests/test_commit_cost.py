@@ -22,7 +22,7 @@ import pytest
 import yaml
 from agent_support import install as install_agent
 from agent_support import payload, run_hook, task_repo
-from conftest import PACKAGE_ROOT, GitRepo, hooks_run_this_checkout
+from conftest import PACKAGE_ROOT, UNMEASURED, GitRepo, hooks_run_this_checkout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -206,10 +206,11 @@ def test_a_matcher_from_the_memo_matches_as_one_built_afresh(
         assert kept.match(path) == fresh.match(path) == scope.match_reference(pats, path)
 
 
-def test_pre_push_does_not_read_the_memo(hooked: GitRepo, make_repo) -> None:  # type: ignore[no-untyped-def]
+def test_pre_push_and_ci_do_not_read_the_memo(hooked: GitRepo, make_repo) -> None:  # type: ignore[no-untyped-def]
     """The memo is local state, trusted like the hooks beside it. One that lies (here: the
-    task file's bytes mapped to a scope of every path) lets the commit hooks pass an
-    out-of-scope commit, as deleting the hooks would; pre-push parses afresh and refuses."""
+    task file's bytes mapped to a scope of every path) lets the commit hooks and ``check``
+    pass an out-of-scope commit, as deleting the hooks would; pre-push and ``ci`` parse
+    afresh and refuse."""
     remote = make_repo("remote.git", "--bare")
     hooked.git("remote", "add", "origin", str(remote.path))
     hooked.git("push", "-q", "origin", "HEAD:refs/heads/main")
@@ -221,6 +222,10 @@ def test_pre_push_does_not_read_the_memo(hooked: GitRepo, make_repo) -> None:  #
     _stage(hooked, {"docs/x.md": "x\n"})
     committed = hooked.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False)
     assert committed.returncode == 0, committed.stderr.decode()
+    local = hooked.gate("check", "--commit", "HEAD")
+    assert local.returncode == 0, local.stdout
+    ci = hooked.gate("ci", "--base", "origin/main")
+    assert ci.returncode == 1 and "out-of-scope" in ci.stdout, ci.stdout
     pushed = hooked.git("push", "-q", "origin", "HEAD:refs/heads/main", check=False)
     assert pushed.returncode != 0
     assert "out-of-scope" in (pushed.stdout + pushed.stderr).decode()
@@ -242,11 +247,23 @@ def test_a_commit_s_hooks_import_nothing_heavy_once_the_memo_is_warm(hooked: Git
     for i in range(2):
         _stage(hooked, {f"src/m{i}.py": f"{i}\n"})
         proc = hooked.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False,
-                          env={"PYTHONPROFILEIMPORTTIME": "1"})
+                          env={"PYTHONPROFILEIMPORTTIME": "1", **UNMEASURED})
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     imported = _imported(proc.stderr.decode())
     assert "avorelo_gate.gate.engine" in imported      # commit-msg judged in full
     assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_check_imports_neither_yaml_nor_pathspec_once_the_memo_is_warm(
+        hooked: GitRepo) -> None:
+    _stage(hooked, {"src/m.py": "m\n"})
+    for _ in range(2):
+        proc = hooked.gate("check", "--task", "T-1",
+                           env={"PYTHONPROFILEIMPORTTIME": "1", **UNMEASURED})
+        assert proc.returncode == 0, proc.stdout
+    imported = _imported(proc.stderr)
+    assert "avorelo_gate.gate.engine" in imported
+    assert not imported & {"yaml", "pathspec"}, imported & {"yaml", "pathspec"}
 
 
 def test_an_agent_write_imports_nothing_heavy_once_the_memo_is_warm(
@@ -257,7 +274,7 @@ def test_an_agent_write_imports_nothing_heavy_once_the_memo_is_warm(
     body["tool_input"]["file_path"] = str(repo.path / "src" / "x.py")
     for _ in range(2):
         proc = run_hook(repo, "claude", "pre-tool", body, tmp_path,
-                        env={"PYTHONPROFILEIMPORTTIME": "1"})
+                        env={"PYTHONPROFILEIMPORTTIME": "1", **UNMEASURED})
         assert proc.returncode == 0 and "deny" not in proc.stdout, proc.stdout
     imported = _imported(proc.stderr)
     assert "avorelo_gate.gate.engine" in imported

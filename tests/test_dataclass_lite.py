@@ -4,12 +4,14 @@ each, the same answers (values, reprs, hashes, and which calls raise)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import UNMEASURED
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -176,5 +178,5 @@ def test_the_package_never_imports_dataclasses_or_inspect(tmp_path: Any) -> None
             "    importlib.import_module(name)\n"
             "print(sorted({'dataclasses', 'inspect', 'typing'} & (set(sys.modules) - before)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path)
+                         check=True, cwd=tmp_path, env=dict(os.environ, **UNMEASURED))
     assert len(names) > 80 and out.stdout.strip() == "[]"

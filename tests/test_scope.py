@@ -239,3 +239,36 @@ def test_wildcard_free_patterns_match_by_string_tests_as_pathspec_does(
     assert matcher._set is None   # string tests answered: RE2 was not used
     for path in paths:
         assert matcher.match(path) == match_reference(patterns, path), (patterns, path)
+
+
+# -- edges the whole-suite coverage run found unexercised ------------------------------------
+def test_the_memo_key_names_pathspec_as_installed_or_unknown(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new pathspec may translate anew, so the memo key names the installed file; without
+    one to stat, "unknown" (a key still, never an error)."""
+    import importlib.util
+    from types import SimpleNamespace
+
+    from avorelo_gate.task import scope
+
+    installed = scope._pathspec_fingerprint()
+    assert installed.split(":")[0].endswith("pathspec/__init__.py")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    assert scope._pathspec_fingerprint() == "unknown"
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name: SimpleNamespace(origin="/nonexistent/pathspec.py"))
+    assert scope._pathspec_fingerprint() == "unknown"
+
+
+def test_an_empty_folded_matcher_matches_nothing() -> None:
+    from avorelo_gate.task.scope import FoldedMatcher
+
+    empty = FoldedMatcher.compile([])
+    assert not empty and not empty.match("SRC/A.PY") and not empty.match("")
+    some = FoldedMatcher.compile(["src/**"])
+    assert some and some.match("SRC/a.py") and not some.match("docs/a.md")
+
+
+def test_the_reference_matcher_skips_comments_as_pathspec_does() -> None:
+    assert match_reference(("# a comment", "src/**"), "src/a.py")
+    assert not match_reference(("# src/**",), "src/a.py")

@@ -12,7 +12,8 @@ handful of processes rather than several per commit.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 
 from avorelo_gate.dataclass_lite import dataclass, field, replace
 from avorelo_gate.errors import BadInputError
@@ -87,23 +88,35 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     if not jobs:
         return CheckedCommits((), {})
     commits = list({c.sha: c for c, _ in jobs}.values())
-    declarations, bad_trailers = _declarations(repo, commits)
-    given = task_bases or {}
-    bases = {c.sha: _task_base_revs(c, given.get(c.sha)) for c in commits}
-    snapshots = _prefetch_task_files(repo, commits, declarations, bases)
-    # A merge is judged on its own paths only (``_commit_change``): asked of git apart.
-    entries = repo.diff_commits([(c.sha, c.parents[0] if c.parents else None)
-                                 for c in commits if not c.is_merge])
-    entries.update(repo.merge_own_entries([(c.sha, c.parents[0]) for c in commits
-                                           if c.is_merge]))
-    # os.environ decodes every key on each pass; each commit reads it several times.
-    environ = dict(environ)
+    # git counts the diffs' lines (most of the time of a long range) in three processes, the
+    # merges' apart, while this thread reads the trailers and task files and resolves each
+    # commit's task, which need no diff. A merge is judged on its own paths only
+    # (``_commit_change``).
+    pairs = [(c.sha, c.parents[0] if c.parents else None) for c in commits if not c.is_merge]
+    half = len(pairs) // 2
+    diffs = [InBackground(partial(repo.diff_commits, part))
+             for part in (pairs[:half], pairs[half:])]
+    diffs.append(InBackground(lambda: repo.merge_own_entries([(c.sha, c.parents[0])
+                                                              for c in commits if c.is_merge])))
+    try:
+        declarations, bad_trailers = _declarations(repo, commits)
+        given = task_bases or {}
+        bases = {c.sha: _task_base_revs(c, given.get(c.sha)) for c in commits}
+        snapshots = _prefetch_task_files(repo, commits, declarations, bases)
+        # os.environ decodes every key on each pass; each commit reads it several times.
+        environ = dict(environ)
+        declared_here = own_environ(environ)
+        tasks = {}
+        for c in commits:
+            *point, parent = [snapshots[rev] if rev else None for rev in bases[c.sha]]
+            tasks[c.sha] = _resolve(c, snapshots[c.sha], declarations.get(c.sha),
+                                    declared_here, point, parent)
+    finally:
+        entries = InBackground.merged(diffs)
     results = []
     for commit, policy in jobs:
         change = _commit_change(repo, commit, entries[commit.sha], snapshots[commit.sha])
-        *point, parent = [snapshots[rev] if rev else None for rev in bases[commit.sha]]
-        task = _resolve(commit, change, declarations.get(commit.sha), environ, point, parent)
-        result = check_change(repo, change, task, policy, req, environ)
+        result = check_change(repo, change, tasks[commit.sha], policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
     credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs], environ,
@@ -172,11 +185,50 @@ def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
                   mode="commit")
 
 
-def _resolve(commit: Commit, change: Change, declaration: TrailerDeclaration | None,
+class InBackground:
+    """``work()`` run in a thread while the caller goes on; ``result`` waits for it and gives
+    its value or raises its exception. The thread spends its time waiting for git, which
+    releases the interpreter's lock, so the two proceed side by side on two cores."""
+
+    def __init__(self, work: Callable[[], dict[str, list[RawEntry]]]) -> None:
+        import threading
+
+        self._value: dict[str, list[RawEntry]] = {}
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True,
+                                        name="avorelo-git-diffs")
+        self._thread.start()
+
+    def _run(self, work: Callable[[], dict[str, list[RawEntry]]]) -> None:
+        try:
+            self._value = work()
+        except BaseException as e:   # handed to the caller, in its thread
+            self._error = e
+
+    def result(self) -> dict[str, list[RawEntry]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    @staticmethod
+    def merged(works: Sequence[InBackground]) -> dict[str, list[RawEntry]]:
+        """Every work's value in one mapping, once all have ended (no thread is left behind);
+        the first one's error, in the order given, when any failed."""
+        for work in works:
+            work._thread.join()
+        merged: dict[str, list[RawEntry]] = {}
+        for work in works:
+            merged.update(work.result())
+        return merged
+
+
+def _resolve(commit: Commit, snapshot: Snapshot, declaration: TrailerDeclaration | None,
              environ: Mapping[str, str], bases: Sequence[Snapshot | None],
              parent: Snapshot | None) -> ResolvedTask:
+    """``environ`` without the shell's declarations (``own_environ``)."""
     try:
-        return resolve_task(change.snapshot, environ=own_environ(environ),
+        return resolve_task(snapshot, environ=environ,
                             declaration=declaration, bases=bases, parent=parent)
     except BadInputError as e:
         raise BadInputError(f"commit {commit.sha[:12]}: {e}") from e

@@ -73,6 +73,15 @@ def _agent_hook_main(args: list[str], environ: Mapping[str, str]) -> int:
 
 
 def _click_main(args: list[str], environ: Mapping[str, str]) -> int:
-    from avorelo_gate.cli import run_cli
+    early = args[:1] == ["check"]
+    if early:  # git diffs the index while click and the engine are imported
+        from avorelo_gate.points.readahead import cancel_early, start_early
 
-    return run_cli(args, environ)
+        start_early(args[1:], environ)
+    try:
+        from avorelo_gate.cli import run_cli
+
+        return run_cli(args, environ)
+    finally:
+        if early:
+            cancel_early()

@@ -27,6 +27,7 @@ from avorelo_gate.gate.assemble import CheckRequest, check_request
 from avorelo_gate.git.diff import RawNumstatParser
 from avorelo_gate.git.paths import fsdecode, zsplit
 from avorelo_gate.git.repo import open_repo
+from avorelo_gate.points import readahead
 from avorelo_gate.points.readahead import staged_read_ahead
 from avorelo_gate.receipts import verify as receipt_verify
 from avorelo_gate.task import schema
@@ -174,6 +175,48 @@ def test_read_ahead_never_read_leaves_no_process(repo: GitRepo) -> None:
         procs = [pending.job._proc, objects._proc]
     assert pending.job is None
     assert all(p is not None and p.returncode is not None for p in procs)
+
+
+@pytest.mark.parametrize("staging", ["in-scope", "out-of-scope", "nothing"])
+def test_check_started_before_click_judges_as_check_does(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch, staging: str) -> None:
+    """main.py starts a staged check's git work before click parses the arguments; the
+    verdict and every printed word are those of the same check started after parsing."""
+    setup_repo(repo)
+    for path, text in STAGINGS[staging].items():
+        repo.write(path, text)
+    repo.add()
+    monkeypatch.chdir(repo.path)
+    early = run_main("check", "--format", "json", "--task", "T-1", cwd=repo.path)
+    assert readahead._EARLY == []
+    monkeypatch.setattr(readahead, "start_early", lambda args, environ: None)
+    late = run_main("check", "--format", "json", "--task", "T-1", cwd=repo.path)
+    assert (early.returncode, early.stdout) == (late.returncode, late.stdout)
+    assert early.returncode == (0 if staging != "out-of-scope" else 1)
+
+
+def test_an_early_start_is_only_for_a_staged_check_and_nothing_is_left_running(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    setup_repo(repo)
+    monkeypatch.chdir(repo.path)
+    for other in (["--commit", "HEAD"], ["--range=HEAD~1..HEAD"], ["--worktree"], ["-h"]):
+        readahead.start_early(other, os.environ)
+        assert readahead._EARLY == [], other
+    readahead.start_early(["--format", "json"], os.environ)
+    assert len(readahead._EARLY) == 1
+    _, pending, objects = readahead._EARLY[0]
+    assert pending.job is not None and objects is not None
+    procs = [pending.job._proc, objects._proc]
+    readahead.cancel_early()     # what main.py does when nothing took it (a usage error)
+    assert readahead._EARLY == [] and pending.job is None
+    assert all(p is not None and p.returncode is not None for p in procs)
+    # Outside a repository the guess is dropped; the command reports the error itself.
+    monkeypatch.chdir(tmp_path)
+    readahead.start_early([], os.environ)
+    assert readahead._EARLY == []
+    outside = run_main("check", cwd=tmp_path)
+    assert (outside.returncode, outside.stdout) == (2, "")
+    assert outside.stderr.count("\n") == 1 and "not a git repository" in outside.stderr
 
 
 def test_read_ahead_objects_answer_only_what_was_asked_ahead(repo: GitRepo) -> None:

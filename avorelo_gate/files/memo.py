@@ -11,7 +11,8 @@ the comparison, not the name, decides.)
 The memo is local state, like the hooks themselves: a process that can write it can as well
 delete the hooks. So only the points that run inside the clone use it (the commit hooks,
 the agents' hooks and ``check``); pre-push, ``ci`` and ``receipt verify`` always parse
-afresh, so no receipt is ever accepted on its word. It is off unless a caller opens it (``using``); anything unreadable in it is a miss.
+afresh, so no receipt is ever accepted on its word. It is off unless a caller opens it
+(``using``); anything unreadable in it is a miss.
 """
 from __future__ import annotations
 

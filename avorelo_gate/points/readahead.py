@@ -7,10 +7,12 @@ started a few milliseconds earlier) when the engine asks for exactly it, and the
 ahead (the index's task files, the policy at HEAD) when the engine asks for only those; any
 other question goes to git as before. What is never asked for is stopped on the way out.
 While git counts the diff's lines, the files read ahead are parsed (``_parse_ahead``).
+``check`` starts all this even before click is imported (``start_early``, from main.py).
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 
@@ -120,20 +122,82 @@ def expected_objects(repo: Repo, task_ids: Sequence[str]) -> list[str]:
     return names
 
 
+# `check` in staged mode, started by main.py before click and the CLI are imported (~40 ms
+# that git now spends diffing): (the repository as it was opened, the diff, the objects).
+_EARLY: list[tuple[Repo, _Pending, _Objects | None]] = []
+# Any of these makes `check` something else than the staged check (or prints help).
+_NOT_STAGED = ("--commit", "--range", "--worktree", "--help", "-h")
+
+
+def start_early(args: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Start a staged ``check``'s git work now, when its arguments (``check ...``, not yet
+    parsed) name no other mode. A guess: ``staged_read_ahead`` takes what was started only
+    for the same repository and base, and ``cancel_early`` stops what nothing took. Any
+    error is left for the command itself to meet and report, after its arguments are
+    parsed."""
+    if any(a in _NOT_STAGED or a.startswith(("--commit=", "--range=")) for a in args):
+        return
+    from avorelo_gate.git.repo import open_repo
+
+    try:
+        repo = open_repo(environ=environ)
+        if repo.bare or not repo.toplevel:
+            return
+        task_id = next((b for a, b in itertools.pairwise(args) if a == "--task"),
+                       next((a[len("--task="):] for a in args if a.startswith("--task=")), ""))
+        pending, objects = _start(repo, environ, task_id)
+    except GateError:
+        return
+    _EARLY.append((repo, pending, objects))
+
+
+def cancel_early() -> None:
+    while _EARLY:
+        _, pending, objects = _EARLY.pop()
+        pending.cancel()
+        if objects is not None:
+            objects.cancel()
+
+
+def _start(repo: Repo, environ: Mapping[str, str] | None,
+           task_id: str | None) -> tuple[_Pending, _Objects | None]:
+    base = repo.head or repo.empty_tree
+    ids = [task_id or "", (environ or {}).get("AVORELO_TASK", "").strip()]
+    pending = _Pending(base, DiffJob(repo, "diff-index", "--cached", base))
+    try:
+        return pending, _Objects(repo, expected_objects(repo, ids))
+    except BaseException:
+        pending.cancel()
+        raise
+
+
+def _take_early(repo: Repo) -> tuple[_Pending, _Objects | None] | None:
+    """What ``start_early`` started for this very repository (same place, environment and
+    HEAD), once; anything else it started is stopped."""
+    found = None
+    while _EARLY:
+        early, pending, objects = _EARLY.pop()
+        if found is None and early == repo:
+            found = (pending, objects)
+        else:
+            pending.cancel()
+            if objects is not None:
+                objects.cancel()
+    return found
+
+
 @contextlib.contextmanager
 def staged_read_ahead(repo: Repo, environ: Mapping[str, str] | None = None,
                       task_id: str | None = None) -> Iterator[Repo]:
     """``repo``, with ``git diff-index --cached`` against HEAD and the reading of the task and
-    policy files already running."""
+    policy files already running (since ``start_early``, when it guessed this command)."""
     if repo.bare or not repo.toplevel:
+        cancel_early()
         yield repo  # no index to diff: the engine says so in its own words
         return
-    base = repo.head or repo.empty_tree
-    ids = [task_id or "", (environ or {}).get("AVORELO_TASK", "").strip()]
-    pending = _Pending(base, DiffJob(repo, "diff-index", "--cached", base))
-    objects = None
+    early = _take_early(repo)
+    pending, objects = early if early is not None else _start(repo, environ, task_id)
     try:
-        objects = _Objects(repo, expected_objects(repo, ids))
         yield ReadAheadRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                             bare=repo.bare, shallow=repo.shallow,
                             object_format=repo.object_format, toplevel=repo.toplevel,

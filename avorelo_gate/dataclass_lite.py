@@ -171,10 +171,15 @@ def _own_fields(cls: type) -> dict[str, Field]:
         given = cls.__dict__.get(name, _MISSING)
         f = given if isinstance(given, Field) else Field(default=given)
         f.name = name
-        if f.default_factory is not _MISSING:
-            delattr(cls, name)
-        elif f.default is not _MISSING:
+        if f.default is not _MISSING and type(f.default).__hash__ is None:
+            # dataclasses' guard: one list shared by every instance is a bug, not a default.
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not "
+                             "allowed: use default_factory")
+        # As dataclasses leaves the class: the default as the class attribute, or none.
+        if f.default is not _MISSING:
             setattr(cls, name, f.default)
+        elif given is not _MISSING:
+            delattr(cls, name)
         fields[name] = f
     return fields
 

@@ -157,6 +157,18 @@ def test_a_non_default_field_after_a_default_one_is_refused_when_the_class_is_ma
                                            "a": 1}))
 
 
+def test_class_attributes_and_mutable_defaults_are_as_dataclasses_leaves_them() -> None:
+    for api in (dataclasses, lite):
+        ns = {"__annotations__": {"a": "int", "b": "int", "c": "list", "d": "int"},
+              "a": api.field(compare=False), "b": 2, "c": api.field(default_factory=list),
+              "d": api.field(default=4, repr=False)}
+        cls = api.dataclass(type("Shape", (), ns))
+        assert [hasattr(cls, n) for n in "abcd"] == [False, True, False, True], api
+        assert (cls.b, cls.d) == (2, 4)
+        with pytest.raises(ValueError, match=r"mutable default .* use default_factory"):
+            api.dataclass(type("Bad", (), {"__annotations__": {"x": "list"}, "x": []}))
+
+
 def test_an_option_the_runtime_does_not_implement_fails_when_the_class_is_made() -> None:
     """mypy accepts every dataclasses option; the runtime must not ignore one silently."""
     with pytest.raises(TypeError):

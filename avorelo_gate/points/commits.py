@@ -6,9 +6,10 @@ where the commits land (the remote's side of a push, the base of a pull request)
 cannot loosen the rules it is judged by. The shell's ``AVORELO_TASK`` / ``AVORELO_MODEL*``
 describe the work at hand, not commits made earlier, so they are not consulted here.
 
-Git is asked in batches: one ``log`` for every commit's trailers, one ``diff-tree --stdin`` for
-every diff, one ``cat-file --batch`` for every task file, so a push of many commits costs a
-handful of processes rather than several per commit.
+Git is asked in batches: one ``log`` for every commit's trailers, ``diff-tree --stdin`` for
+every diff (the non-merges in two halves and the merges' own paths, three processes counting
+lines while Python resolves the tasks), one ``cat-file --batch`` for every task file, so a
+push of many commits costs a handful of processes rather than several per commit.
 """
 from __future__ import annotations
 

@@ -900,3 +900,37 @@ def test_prove_refuses_an_unlisted_tool_with_an_exact_message() -> None:
         refuse_unlisted_tool(ResolvedTask(tools=()), ["make"])
     assert str(e.value) == ("prove: 'make' is not among the tools task (unnamed) allows "
                             "(none); add it to tools: in the task file or use an allowed tool")
+
+
+def test_credit_from_receipts_credits_each_result_by_its_own_commits_receipt(
+        make_repo: Any, tmp_path: Any) -> None:
+    """A real receipt recorded by the hooks (unsigned), read in a clone with no proof records:
+    credited to the results of its commit only, only while no signature is demanded."""
+    from test_ci_credit_edges import KEY, proven_clone
+
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.receipts.credit import credit_from_receipts
+    from avorelo_gate.result import ProofStatus, Violation
+
+    ci = proven_clone(make_repo, tmp_path, None)
+    repo = open_repo(str(ci.path))
+    head, base = (ci.git("rev-parse", ref).stdout.decode().strip()
+                  for ref in ("origin/feature", "origin/main"))
+    spec = {"command": "tests"}
+    wanting = _wanting(ProofStatus("command:tests", "missing", "no run", spec=spec),
+                       violations=(Violation("proof-missing", "command:tests: no run"),))
+    done = _wanting(ProofStatus("command:tests", "ok", "ran here", spec=spec))
+    first, kept, again = credit_from_receipts(repo, [wanting, done, wanting],
+                                              [head, head, head], {})
+    assert kept is done
+    assert first == again and first.violations == ()
+    (credited,) = first.proof
+    assert (credited.status, credited.detail, credited.spec) == (
+        "ok", f"recorded ok in the receipt of {head[:12]} (verified; no local record here)",
+        spec)
+    assert credit_from_receipts(repo, [wanting], [head], {}, [False])[0].violations == ()
+    for environ, signed, commit in (({}, [True], head),            # demanded, unsigned
+                                    ({KEY: "s3cret"}, None, head),  # a key set: demanded
+                                    ({}, None, base)):              # no receipt for it
+        assert credit_from_receipts(repo, [wanting], [commit], environ, signed) == (wanting,)
+    assert credit_from_receipts(repo, [done], [base], {}) == (done,)

@@ -788,12 +788,13 @@ def test_approval_on_paths_names_them_and_the_signal() -> None:
                     signal="AUTH_APPROVED")
     touched = ("src/auth/a.py", "README.md", "src/auth/b.py", "src/auth/c.py", "src/auth/d.py")
     hit = ("src/auth/a.py", "src/auth/b.py", "src/auth/c.py", "src/auth/d.py")
-    outcomes, violations = _approvals((docs, auth), approved_by=(BOB, CAROL), touched=touched,
-                                      environ={"AUTH_APPROVED": "yes"})
+    dave = "Dave <dave@x.org>"
+    outcomes, violations = _approvals((docs, auth), approved_by=(BOB, CAROL, dave),
+                                      touched=touched, environ={"AUTH_APPROVED": "yes"})
     assert outcomes == (ApprovalOutcome(1, 2, (ALICE, BOB), (BOB,), None, hit),)
     assert violations == (Violation(
         "approval-missing", "changes to src/auth/a.py, src/auth/b.py, src/auth/c.py need 2 "
-        f"approval(s) from the policy's list; 1 given ({CAROL} is not on the list)",
+        f"approval(s) from the policy's list; 1 given ({CAROL}, {dave} is not on the list)",
         "src/auth/a.py", HINT + f"{ALICE}, {BOB} (or, in CI, the AUTH_APPROVED signal)"),)
     assert outcomes[0].to_dict() == {"rule": 1, "required": 2, "approved_by": [BOB],
                                      "claimed": True, "via": None, "satisfied": False}
@@ -888,14 +889,15 @@ def test_prove_refuses_an_unlisted_tool_with_an_exact_message() -> None:
     free = ResolvedTask(id="T-1")
     refuse_unlisted_tool(free, ["anything"])            # no tool list: anything runs
     refuse_unlisted_tool(free, [])
-    listed = ResolvedTask(id="T-1", tools=("pytest",), file=".avorelo/task.yaml")
+    listed = ResolvedTask(id="T-1", tools=("pytest", "ruff"), file=".avorelo/task.yaml")
     refuse_unlisted_tool(listed, [])                    # nothing to run, nothing refused
     refuse_unlisted_tool(listed, ["pytest", "-q"])
     refuse_unlisted_tool(listed, ["python3", "-m", "pytest"])
     with pytest.raises(BadInputError) as e:
         refuse_unlisted_tool(listed, ["python3", "-m", "black"])
-    assert str(e.value) == ("prove: 'black' is not among the tools task T-1 allows (pytest); "
-                            "add it to tools: in .avorelo/task.yaml or use an allowed tool")
+    assert str(e.value) == ("prove: 'black' is not among the tools task T-1 allows (pytest, "
+                            "ruff); add it to tools: in .avorelo/task.yaml or use an allowed "
+                            "tool")
     with pytest.raises(BadInputError) as e:
         refuse_unlisted_tool(ResolvedTask(tools=()), ["make"])
     assert str(e.value) == ("prove: 'make' is not among the tools task (unnamed) allows "

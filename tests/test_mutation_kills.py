@@ -536,3 +536,403 @@ def test_engine_shell_path_names_exactly_the_bytes(raw: bytes, word: str) -> Non
     echoed = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True,
                             check=True).stdout
     assert echoed == raw
+
+
+# -- proof/requirements.py: what `prove` looks for, and each requirement's name ---------------
+# requirements_on_disk is reached by `prove`, which the tests run as a subprocess (its output is
+# the command's own); these call it in-process, from a subdirectory as `prove` may be run.
+def test_requirements_on_disk_reads_worktree_files_and_the_policy_at_head(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.proof.requirements import requirements_on_disk
+
+    repo.write(POLICY, "proof:\n  - junit: head.xml\n")
+    repo.write(".avorelo/tasks/BAD.yaml", "proof: 3\n")    # committed bad: read from disk only
+    repo.write("sub/x", "x\n")
+    repo.add()
+    repo.commit("base")
+    repo.write(POLICY, "proof:\n  - log: work.log\n")        # the working tree's differs
+    repo.write(TASK, "id: T-1\nscope: [src/**]\n")           # a task with no proof key
+    repo.write(".avorelo/tasks/T-2.yaml", "id: T-2\nscope: [src/**]\nproof:\n  - file: b.txt\n")
+    repo.write(".avorelo/tasks/T-3.yaml", "id: T-3\nscope: [src/**]\nproof:\n  - file: a.txt\n")
+    repo.write(".avorelo/tasks/T-4.YAML", "proof:\n  - file: upper.txt\n")   # not a task file
+    repo.write(".avorelo/tasks/notes.txt", "proof:\n  - file: notes.txt\n")
+    monkeypatch.chdir(repo.path / "sub")
+    said: list[str] = []
+    found = requirements_on_disk(open_repo(str(repo.path / "sub")), said.append)
+    assert [dict(r) for r in found] == [
+        {"log": "work.log"}, {"file": "b.txt"}, {"file": "a.txt"}, {"junit": "head.xml"}]
+    assert said == ["prove: warning: .avorelo/tasks/BAD.yaml: proof: expected a list, got an "
+                    "integer (its proof artifacts are not recorded)"]
+
+
+def test_requirements_on_disk_names_a_bad_policy_and_where_it_was_read(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.proof.requirements import requirements_on_disk
+
+    repo.write(POLICY, "proof: 3\n")
+    repo.add()
+    repo.commit("base")
+    monkeypatch.chdir(repo.path)
+    said: list[str] = []
+    assert requirements_on_disk(open_repo(str(repo.path)), said.append) == []
+    assert said == [f"prove: warning: {POLICY}{where}: proof: expected a list, got an integer "
+                    "(its proof artifacts are not recorded)" for where in ("", " (at HEAD)")]
+
+
+def test_requirement_kind_label_and_artifact() -> None:
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.proof.requirements import kind_of, label_of, requirement_artifact
+
+    for req, kind, artifact in (({"junit": "./reports//r.xml", "min_tests": 2}, "junit",
+                                 "reports/r.xml"),
+                                ({"command": "tests"}, "command", None),
+                                ({"log": "out/./l.txt", "must_contain": "ok"}, "log",
+                                 "out/l.txt"),
+                                ({"file": "a/b/../c.bin"}, "file", "a/c.bin")):
+        assert kind_of(req) == kind
+        assert label_of(req) == f"{kind}:{req[kind]}"
+        assert requirement_artifact(req) == artifact
+    # What the schema lets through always names a kind; asked anyway, the answer is bad input.
+    with pytest.raises(BadInputError) as e:
+        kind_of({"min_tests": 2})
+    assert str(e.value) == ("proof requirement {'min_tests': 2}: names none of junit, command, "
+                            "log, file")
+
+
+def test_requirements_of_the_task_then_the_policy_each_once() -> None:
+    from avorelo_gate.proof.requirements import requirements_of
+    from avorelo_gate.task.declare import ResolvedTask
+    from avorelo_gate.task.policy import Policy
+
+    shared = {"junit": "r.xml", "min_tests": 1}
+    task = ResolvedTask(proof=({"command": "lint"}, {"min_tests": 1, "junit": "r.xml"}))
+    policy = Policy(proof=(dict(shared), {"junit": "r.xml", "min_tests": 2}, {"log": "l"}))
+    assert requirements_of(task, policy) == (
+        {"command": "lint"}, {"min_tests": 1, "junit": "r.xml"},
+        {"junit": "r.xml", "min_tests": 2}, {"log": "l"})
+    assert requirements_of(ResolvedTask(), Policy()) == ()
+
+
+# -- receipts/credit.py: what a receipt's proof may stand for ----------------------------------
+# The module's promise (its docstring, CONTRACT "Receipts as evidence"): a receipt's entry is
+# admitted only when its signature stands up to what is demanded, credited only to a requirement
+# equal in every field that it recorded ok (never a recorded failure), and a violation is cleared
+# only when every requirement under its label is ok.
+HMAC = {"alg": "hmac-sha256", "keyid": "k1", "value": "00"}
+GOOD = {"spec": {"junit": "r.xml", "min_tests": 2}, "status": "ok", "requirement": "junit:r.xml",
+        "counts": {"tests": 3}, "sha256": "a" * 64, "tree": "t" * 40}
+ENTRIES = ["not a dict", {"status": "ok"}, {"spec": "junit:r.xml", "status": "ok"}, GOOD]
+
+
+def _statement(signature: dict[str, str], proof: object = ENTRIES) -> dict[str, Any]:
+    return {"predicate": {"signature": signature, "proof": proof}}
+
+
+@pytest.mark.parametrize(("signature", "signed", "key", "admitted"), [
+    ({"alg": "none"}, False, None, True),        # nothing demanded: an unsigned note counts
+    ({"alg": "none"}, True, None, False),        # the policy demands a signature
+    ({"alg": "none"}, False, "s3cret", False),   # a key is set: unsigned is anyone's writing
+    ({"alg": "none"}, True, "s3cret", False),
+    (HMAC, False, None, True),
+    (HMAC, True, None, False),                   # demanded, and no key here to check it with
+    (HMAC, False, "s3cret", True),
+    (HMAC, True, "s3cret", True),
+])
+def test_admitted_proof_only_under_the_signature_demanded(
+        signature: dict[str, str], signed: bool, key: str | None, admitted: bool) -> None:
+    from avorelo_gate.receipts.credit import admitted_proof
+
+    assert admitted_proof(_statement(signature), signed, key) == ([GOOD] if admitted else [])
+
+
+def test_admitted_proof_of_no_receipt_or_no_proof_is_nothing() -> None:
+    from avorelo_gate.receipts.credit import admitted_proof
+
+    assert admitted_proof(None, False, None) == []
+    assert admitted_proof(_statement({"alg": "none"}, None), False, None) == []
+    assert admitted_proof({"predicate": {"signature": {"alg": "none"}}}, False, None) == []
+
+
+def _wanting(*proof: Any, violations: tuple[Any, ...] = ()) -> Any:
+    from avorelo_gate.result import CheckResult, DiffSummary
+
+    return CheckResult(base="b" * 40, head="h" * 40, label="h" * 40, task=None, model=None,
+                       diff=DiffSummary(1, 1, 0), violations=violations, proof=proof)
+
+
+def test_credit_counts_ok_only_what_the_receipt_recorded_ok_in_every_field() -> None:
+    from avorelo_gate.receipts.credit import credit
+    from avorelo_gate.result import ProofStatus, Violation
+
+    spec = GOOD["spec"]
+    done = ProofStatus("command:lint", "ok", "ran", spec={"command": "lint"})
+    junit = ProofStatus("junit:r.xml", "missing", "no run", spec=spec)
+    weaker = ProofStatus("junit:r.xml", "missing", "no run", spec={"junit": "r.xml"})
+    log = ProofStatus("log:l.txt", "stale", "changed", spec={"log": "l.txt"})
+    scope = Violation("scope", "src/x.py: outside the task's scope", "src/x.py")
+    missing = Violation("proof-missing", "junit:r.xml: no run")
+    stale = Violation("proof-stale", "log:l.txt: changed")
+    later = dict(GOOD, counts={"tests": 9})          # an equal entry recorded later: not used
+    result = _wanting(done, junit, weaker, log, violations=(scope, missing, stale))
+    credited = credit(result, [GOOD, later], "c" * 40)
+    assert credited.proof == (done, ProofStatus(
+        "junit:r.xml", "ok", f"recorded ok in the receipt of {'c' * 12} (verified; no local "
+        "record here)", {"tests": 3}, "a" * 64, "t" * 40, spec=spec), weaker, log)
+    # junit:r.xml still has an unmet requirement (min_tests not recorded): its violation stays.
+    assert credited.violations == (scope, missing, stale)
+    # Once every requirement under the label is recorded ok, its violation goes, only that one.
+    recorded_weaker = dict(GOOD, spec={"junit": "r.xml"})
+    both = credit(result, [GOOD, recorded_weaker], "c" * 40)
+    assert [p.status for p in both.proof] == ["ok", "ok", "ok", "stale"]
+    assert both.violations == (scope, stale)
+    assert both.label == result.label and both.diff == result.diff
+
+
+@pytest.mark.parametrize("recorded", [
+    [],
+    [dict(GOOD, status="failed")],                         # a recorded failure stays one
+    [GOOD, dict(GOOD, status="failed")],                   # any equal entry not ok: no credit
+    [dict(GOOD, status="failed"), GOOD],
+    [dict(GOOD, status="OK")],
+    [{k: v for k, v in GOOD.items() if k != "status"}],
+    [dict(GOOD, spec={"junit": "r.xml", "min_tests": 1})],  # a weaker requirement met
+])
+def test_credit_refuses_what_was_not_recorded_ok_for_exactly_this(recorded: list[Any]) -> None:
+    from avorelo_gate.receipts.credit import credit
+    from avorelo_gate.result import ProofStatus, Violation
+
+    missing = Violation("proof-missing", "junit:r.xml: no run")
+    result = _wanting(ProofStatus("junit:r.xml", "missing", "no run", spec=GOOD["spec"]),
+                      violations=(missing,))
+    assert credit(result, recorded, "c" * 40) is result
+
+
+def test_credit_leaves_an_ok_requirement_as_it_was() -> None:
+    """An ok requirement is not replaced by the receipt's record (it keeps its own counts)."""
+    from avorelo_gate.receipts.credit import credit
+    from avorelo_gate.result import ProofStatus
+
+    own = ProofStatus("junit:r.xml", "ok", "3 tests", {"tests": 5}, spec=GOOD["spec"])
+    result = _wanting(own)
+    assert credit(result, [GOOD], "c" * 40) is result
+
+
+# -- task/approvals.py: whose approval counts, how many, and what the person is told -----------
+# CONTRACT "Approvals": an `Approved-by:` trailer from someone on the policy's list (matched by
+# email, case aside), `count` of them (count - 1 is not enough), or in `ci` only the signal the
+# rule names; a rule applies where all its conditions (paths, risk, weights) hold.
+ALICE, BOB, CAROL = "Alice <alice@example.org>", "Bob <bob@example.org>", "Carol <carol@x.org>"
+HINT = "add an 'Approved-by: Name <email>' trailer from one of: "
+
+
+def _approvals(rules: tuple[Any, ...], approved_by: tuple[str, ...] = (),
+               touched: tuple[str, ...] = ("src/a.py",), environ: dict[str, str] | None = None,
+               signals: bool = False, risk: str | None = None,
+               weight: str | None = None) -> tuple[Any, Any]:
+    from avorelo_gate.result import TouchedFile
+    from avorelo_gate.task.approvals import evaluate_approvals
+    from avorelo_gate.task.declare import ResolvedTask
+    from avorelo_gate.task.policy import Policy
+
+    task = ResolvedTask(id="T-1", approved_by=approved_by, risk=risk, weight=weight)
+    files = tuple(TouchedFile(p, "M", 1, 0, False) for p in touched)
+    return evaluate_approvals(Policy(approvals=rules), task, files, environ or {}, signals)
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_approval_count_allows_count_and_refuses_one_fewer(count: int) -> None:
+    from avorelo_gate.result import Violation
+    from avorelo_gate.task.approvals import ApprovalOutcome
+    from avorelo_gate.task.policy import Approval
+
+    rule = Approval(paths=(), approvers=(ALICE, BOB, CAROL), count=count)
+    people = (ALICE, BOB, CAROL)
+    enough = _approvals((rule,), approved_by=people[:count])
+    assert enough == ((ApprovalOutcome(0, count, people, people[:count], "trailer", ()),), ())
+    fewer = _approvals((rule,), approved_by=people[:count - 1])
+    assert fewer == ((ApprovalOutcome(0, count, people, people[:count - 1], None, ()),), (
+        Violation("approval-missing", f"this change needs {count} approval(s) from the "
+                  f"policy's list; {count - 1} given", None, HINT + ", ".join(people)),))
+    assert not fewer[0][0].satisfied and enough[0][0].satisfied
+
+
+def test_approval_matches_the_listed_email_only() -> None:
+    """By the address in <...>, case aside, whatever the display name; an address that only
+    upper-cases to a listed one (a long s, U+017F) is somebody else."""
+    from avorelo_gate.task.approvals import ApprovalOutcome
+    from avorelo_gate.task.policy import Approval
+
+    rule = Approval(paths=(), approvers=("Sam <sam@x.org>", "ops@x.org"), count=2)
+    (outcome,), violations = _approvals((rule,), approved_by=(
+        "S. Am  <SAM@X.org> ", "OPS@x.org"))
+    assert outcome == ApprovalOutcome(0, 2, rule.approvers, ("S. Am  <SAM@X.org> ",
+                                                             "OPS@x.org"), "trailer", ())
+    assert violations == ()
+    (spoof,), refused = _approvals((rule,), approved_by=("Mallory <\u017fam@x.org>",
+                                                          "ops@x.org"))
+    assert spoof.approved_by == ("ops@x.org",) and spoof.via is None
+    assert [v.message for v in refused] == [
+        "this change needs 2 approval(s) from the policy's list; 1 given (Mallory "
+        "<\u017fam@x.org> is not on the list)"]
+
+
+def test_approval_on_paths_names_them_and_the_signal() -> None:
+    from avorelo_gate.result import Violation
+    from avorelo_gate.task.approvals import ApprovalOutcome
+    from avorelo_gate.task.policy import Approval
+
+    docs = Approval(paths=("docs/**",), approvers=(CAROL,))          # does not apply here
+    auth = Approval(paths=("src/auth/**",), approvers=(ALICE, BOB), count=2,
+                    signal="AUTH_APPROVED")
+    touched = ("src/auth/a.py", "README.md", "src/auth/b.py", "src/auth/c.py", "src/auth/d.py")
+    hit = ("src/auth/a.py", "src/auth/b.py", "src/auth/c.py", "src/auth/d.py")
+    dave = "Dave <dave@x.org>"
+    outcomes, violations = _approvals((docs, auth), approved_by=(BOB, CAROL, dave),
+                                      touched=touched, environ={"AUTH_APPROVED": "yes"})
+    assert outcomes == (ApprovalOutcome(1, 2, (ALICE, BOB), (BOB,), None, hit),)
+    assert violations == (Violation(
+        "approval-missing", "changes to src/auth/a.py, src/auth/b.py, src/auth/c.py need 2 "
+        f"approval(s) from the policy's list; 1 given ({CAROL}, {dave} is not on the list)",
+        "src/auth/a.py", HINT + f"{ALICE}, {BOB} (or, in CI, the AUTH_APPROVED signal)"),)
+    assert outcomes[0].to_dict() == {"rule": 1, "required": 2, "approved_by": [BOB],
+                                     "claimed": True, "via": None, "satisfied": False}
+    # In ci (signals), the rule's own signal, set and not blank, is the approval.
+    (by_signal,), none = _approvals((docs, auth), touched=touched, signals=True,
+                                    environ={"AUTH_APPROVED": "yes"})
+    assert (by_signal.via, none) == ("signal:AUTH_APPROVED", ())
+    assert by_signal.to_dict() == {"rule": 1, "required": 2, "approved_by": [],
+                                   "claimed": False, "via": "signal:AUTH_APPROVED",
+                                   "satisfied": True}
+    for environ, signals in (({"AUTH_APPROVED": " \t"}, True), ({}, True),
+                             ({"AUTH_APPROVED": "yes"}, False), ({"OTHER": "yes"}, True)):
+        (outcome,), _ = _approvals((auth,), touched=touched, signals=signals, environ=environ)
+        assert outcome.via is None, (environ, signals)
+    # A rule with no signal is never met by one, in ci either.
+    (plain,), _ = _approvals((Approval(paths=(), approvers=(ALICE,)),), signals=True,
+                             environ={"None": "yes", "": "yes"})
+    assert plain.via is None
+
+
+@pytest.mark.parametrize(("risk", "weights", "task_risk", "task_weight", "applies"), [
+    (None, (), None, None, True),             # no condition: applies to every change
+    (None, (), "high", "heavy", True),
+    ("high", (), "high", None, True),
+    ("high", (), "low", None, False),
+    ("high", (), None, None, False),
+    (None, ("heavy",), None, "heavy", True),
+    (None, ("heavy",), None, "light", False),
+    (None, ("heavy",), None, None, False),
+    ("high", ("heavy",), "high", "light", False),   # every condition must hold
+    ("high", ("heavy",), "low", "heavy", False),
+])
+def test_approval_rule_applies_only_where_its_conditions_hold(
+        risk: str | None, weights: tuple[str, ...], task_risk: str | None,
+        task_weight: str | None, applies: bool) -> None:
+    from avorelo_gate.task.approvals import conditions_hold
+    from avorelo_gate.task.policy import Approval
+
+    rule = Approval(paths=(), approvers=(ALICE,), risk=risk, weights=weights)
+    assert conditions_hold(rule, task_risk, task_weight) is applies
+    outcomes, violations = _approvals((rule,), risk=task_risk, weight=task_weight)
+    assert (len(outcomes), len(violations)) == ((1, 1) if applies else (0, 0))
+    # A change that touches nothing needs no approval.
+    assert _approvals((rule,), touched=(), risk=task_risk, weight=task_weight) == ((), ())
+
+
+def test_tools_used_must_be_declared_exact_messages() -> None:
+    from avorelo_gate.result import Violation
+    from avorelo_gate.task.approvals import evaluate_tools, tools_record
+    from avorelo_gate.task.declare import ResolvedTask
+
+    free = ResolvedTask(id="T-1", tools_used=("curl",))
+    assert evaluate_tools(free) == ()
+    assert tools_record(free) == {"declared": None, "used": ["curl"]}
+    named = ResolvedTask(id="T-1", tools=("pytest", "ruff"), tools_used=("pytest", "curl"),
+                         file=".avorelo/tasks/T-1.yaml")
+    assert evaluate_tools(named) == (Violation(
+        "tool-not-allowed", "Tools-Used names 'curl', which task T-1 does not allow (tools: "
+        "pytest, ruff)", None, "add 'curl' to tools: in .avorelo/tasks/T-1.yaml, or do the "
+        "work with an allowed tool"),)
+    assert tools_record(named) == {"declared": ["pytest", "ruff"], "used": ["pytest", "curl"]}
+    bare = ResolvedTask(tools=(), tools_used=("make",))
+    assert evaluate_tools(bare) == (Violation(
+        "tool-not-allowed", "Tools-Used names 'make', which task (unnamed) does not allow "
+        "(tools: none)", None, "add 'make' to tools: in the task file, or do the work with an "
+        "allowed tool"),)
+
+
+@pytest.mark.parametrize(("argv", "names"), [
+    (["pytest"], ("pytest",)),
+    (["/usr/local/bin/pytest", "-q"], ("pytest",)),
+    (["C:\\Tools\\bin\\ruff", "check"], ("ruff",)),
+    (["python", "-m", "pytest"], ("python", "pytest")),
+    (["python3", "-m", "pkg.sub.mod", "x"], ("python3", "pkg")),
+    (["/usr/bin/python3.11", "-m", "pytest", "-m", "slow"], ("python3.11", "pytest")),
+    (["python", "-X", "dev", "-m", "mypy"], ("python", "mypy")),
+    (["python", "-m"], ("python",)),                    # no module named after it
+    (["python", "script.py", "-m"], ("python",)),
+    (["pythonista", "-m", "pytest"], ("pythonista",)),  # not a python interpreter
+])
+def test_program_names_of_a_command_line(argv: list[str], names: tuple[str, ...]) -> None:
+    from avorelo_gate.task.approvals import program_names
+
+    assert program_names(argv) == names
+
+
+def test_prove_refuses_an_unlisted_tool_with_an_exact_message() -> None:
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task.approvals import refuse_unlisted_tool
+    from avorelo_gate.task.declare import ResolvedTask
+
+    free = ResolvedTask(id="T-1")
+    refuse_unlisted_tool(free, ["anything"])            # no tool list: anything runs
+    refuse_unlisted_tool(free, [])
+    listed = ResolvedTask(id="T-1", tools=("pytest", "ruff"), file=".avorelo/task.yaml")
+    refuse_unlisted_tool(listed, [])                    # nothing to run, nothing refused
+    refuse_unlisted_tool(listed, ["pytest", "-q"])
+    refuse_unlisted_tool(listed, ["python3", "-m", "pytest"])
+    with pytest.raises(BadInputError) as e:
+        refuse_unlisted_tool(listed, ["python3", "-m", "black"])
+    assert str(e.value) == ("prove: 'black' is not among the tools task T-1 allows (pytest, "
+                            "ruff); add it to tools: in .avorelo/task.yaml or use an allowed "
+                            "tool")
+    with pytest.raises(BadInputError) as e:
+        refuse_unlisted_tool(ResolvedTask(tools=()), ["make"])
+    assert str(e.value) == ("prove: 'make' is not among the tools task (unnamed) allows "
+                            "(none); add it to tools: in the task file or use an allowed tool")
+
+
+def test_credit_from_receipts_credits_each_result_by_its_own_commits_receipt(
+        make_repo: Any, tmp_path: Any) -> None:
+    """A real receipt recorded by the hooks (unsigned), read in a clone with no proof records:
+    credited to the results of its commit only, only while no signature is demanded."""
+    from test_ci_credit_edges import KEY, proven_clone
+
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.receipts.credit import credit_from_receipts
+    from avorelo_gate.result import ProofStatus, Violation
+
+    ci = proven_clone(make_repo, tmp_path, None)
+    repo = open_repo(str(ci.path))
+    head, base = (ci.git("rev-parse", ref).stdout.decode().strip()
+                  for ref in ("origin/feature", "origin/main"))
+    spec = {"command": "tests"}
+    wanting = _wanting(ProofStatus("command:tests", "missing", "no run", spec=spec),
+                       violations=(Violation("proof-missing", "command:tests: no run"),))
+    done = _wanting(ProofStatus("command:tests", "ok", "ran here", spec=spec))
+    first, kept, again = credit_from_receipts(repo, [wanting, done, wanting],
+                                              [head, head, head], {})
+    assert kept is done
+    assert first == again and first.violations == ()
+    (credited,) = first.proof
+    assert (credited.status, credited.detail, credited.spec) == (
+        "ok", f"recorded ok in the receipt of {head[:12]} (verified; no local record here)",
+        spec)
+    assert credit_from_receipts(repo, [wanting], [head], {}, [False])[0].violations == ()
+    for environ, signed, commit in (({}, [True], head),            # demanded, unsigned
+                                    ({KEY: "s3cret"}, None, head),  # a key set: demanded
+                                    ({}, None, base)):              # no receipt for it
+        assert credit_from_receipts(repo, [wanting], [commit], environ, signed) == (wanting,)
+    assert credit_from_receipts(repo, [done], [base], {}) == (done,)

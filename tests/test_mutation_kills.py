@@ -936,3 +936,203 @@ def test_credit_from_receipts_credits_each_result_by_its_own_commits_receipt(
                                     ({}, None, base)):              # no receipt for it
         assert credit_from_receipts(repo, [wanting], [commit], environ, signed) == (wanting,)
     assert credit_from_receipts(repo, [done], [base], {}) == (done,)
+
+
+# -- task/trailers.py ---------------------------------------------------------------------------
+def test_configless_env_gives_git_no_repository_and_no_config(repo: GitRepo,
+                                                              tmp_path: Any) -> None:
+    """_configless_env's promise: git run with it sees no repository and no config file, even
+    from inside a repository, with a user config, and with a system config. The system config
+    is simulated by a ``git`` first on PATH that names its own system file (the real one,
+    /etc/gitconfig, is the machine's); and the caller's environment does not switch system
+    config off, as the test fixtures' does. Every config sets ``trailer.tsk.key``, which would
+    make ``tsk: x`` a Task trailer."""
+    import os
+    import shutil
+    import subprocess
+
+    from avorelo_gate.task.trailers import _configless_env
+
+    real_git = shutil.which("git")
+    assert real_git
+    system = tmp_path / "system-gitconfig"
+    system.write_text("[trailer \"tsk\"]\n\tkey = Task\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "git"
+    wrapper.write_text(f'#!/bin/sh\nGIT_CONFIG_SYSTEM={system} exec {real_git} "$@"\n')
+    wrapper.chmod(0o755)
+    repo.git("config", "trailer.tsk.key", "Task")
+    (repo.path.parent / "home").mkdir(exist_ok=True)
+    (repo.path.parent / "home" / ".gitconfig").write_text("[trailer \"tsk\"]\n\tkey = Task\n")
+    caller = {k: v for k, v in os.environ.items() if k != "GIT_CONFIG_NOSYSTEM"}
+    caller.update(HOME=str(repo.path.parent / "home"),
+                  PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    # The simulated system config and the user config are real for git without the helper:
+    for scope in ("--system", "--global"):
+        plain = subprocess.run(["git", "config", scope, "--get", "trailer.tsk.key"],
+                               cwd=tmp_path, env=caller, capture_output=True, check=False)
+        assert plain.stdout == b"Task\n", scope
+    env = _configless_env(caller)
+    seen = subprocess.run(["git", "config", "--list"], cwd=repo.path, env=env,
+                          capture_output=True, check=False)
+    assert (seen.returncode, seen.stdout) == (0, b"")
+    inside = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=repo.path,
+                            env=env, capture_output=True, check=False)
+    assert inside.returncode != 0 and inside.stdout == b""
+
+
+@pytest.mark.parametrize(("value", "model"), [
+    ("Claude:claude-opus-4 [mcp:github] sparse", "claude-opus-4"),   # a tool with a ':'
+    ("Claude:claude-opus-4 tool:x", "claude-opus-4"),
+    ("Agent:a:b:model-x", "model-x"),          # the model word's last ':'-part, of several
+    ("Agent:vendor:model-x", "model-x"),
+])
+def test_assisted_by_model_is_the_first_word_after_the_first_colon(value: str,
+                                                                   model: str) -> None:
+    """The kernel's ``Assisted-by: AGENT:MODEL [TOOL1] [TOOL2]``: tools may hold ':' too."""
+    from avorelo_gate.task.trailers import Trailer, declaration_from
+
+    d = declaration_from([Trailer("Assisted-by", value)])
+    assert (d.model, d.model_source) == (model, "trailer:Assisted-by")
+
+
+def test_parse_message_with_a_lone_surrogate_reads_it_as_a_question_mark(repo: GitRepo) -> None:
+    """A lone surrogate that did not come from bytes (surrogateescape cannot give it back)
+    becomes '?', as _encode promises; the rest of the message is still parsed. A surrogate that
+    did come from bytes gives back those bytes."""
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.trailers import Trailer, parse_message
+
+    r = open_repo(str(repo.path))
+    assert parse_message(r, "Subject\n\nTask: A-\ud8001\nModel: m\n") == (
+        Trailer("Task", "A-?1"), Trailer("Model", "m"))
+    assert parse_message(r, "Subject\n\nTask: A-\udcff1\n") == (Trailer("Task", "A-\ufffd1"),)
+
+
+@pytest.mark.parametrize(("items", "message"), [
+    ((("Task", " \t"),), "msg: empty Task trailer; To fix: give it a value or remove the line"),
+    ((("tools-used", ", ,"),), "msg: Tools-Used trailer ', ,' lists nothing; To fix: write "
+                               "Tools-Used: a, b"),
+    ((("Task-Scope", ","),), "msg: Task-Scope trailer ',' lists nothing; To fix: write "
+                             "Task-Scope: a, b"),
+    ((("Model-Weight", "lite"),), "msg: Model-Weight 'lite' is not one of light, standard, "
+                                  "heavy"),
+    ((("Approved-by", "Ada <ada>"),), "msg: Approved-by 'Ada <ada>' is not 'Name <email>'; "
+                                      "To fix: write Approved-by: Ada Lovelace "
+                                      "<ada@example.org>"),
+    ((("Task", "A"), ("Task", "B"), ("Task", "C")), "msg: conflicting Task trailers: 'A', 'B', "
+                                                   "'C'"),
+])
+def test_declaration_errors_are_exact(items: tuple[tuple[str, str], ...], message: str) -> None:
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task.trailers import Trailer, declaration_from
+
+    with pytest.raises(BadInputError) as e:
+        declaration_from([Trailer(k, v) for k, v in items], "msg")
+    assert str(e.value) == message
+    assert e.value.exit_code == 2
+
+
+def test_declaration_lists_keep_order_and_drop_repeats_except_scope() -> None:
+    """Tools-Used and Approved-by drop repeats, keeping first-seen order; Task-Scope keeps
+    every item in order (the last matching pattern decides); a key is matched whatever its
+    case; a trailer that is not ours is ignored, and makes no declaration present."""
+    from avorelo_gate.task.trailers import Trailer, declaration_from
+
+    ada, bob = "Ada Lovelace <ada@example.org>", "Bob B <bob@example.org>"
+    d = declaration_from([Trailer("TOOLS-USED", "ruff, pytest ,ruff"),
+                          Trailer("Tools-Used", "mypy,pytest"),
+                          Trailer("Task-Scope", "src/**, !src/x, src/**"),
+                          Trailer("approved-BY", bob), Trailer("Approved-by", ada),
+                          Trailer("Approved-by", bob), Trailer("Reviewed-by", ada)])
+    assert d.tools_used == ("ruff", "pytest", "mypy")
+    assert d.scope == ("src/**", "!src/x", "src/**")
+    assert d.approved_by == (bob, ada)
+    assert d.present and d.task_id is None and d.weight is None
+    assert not declaration_from([Trailer("Reviewed-by", ada)]).present
+    assert declaration_from([Trailer("Model-Weight", "HEAVY")]).weight == "heavy"
+
+
+@pytest.mark.parametrize(("settings", "expected"), [
+    ((("core.commentChar", ";"), ("core.commentString", "%")), "%"),   # the last set wins
+    ((("core.commentString", "%"), ("core.commentChar", ";")), ";"),
+    ((("core.commentString", "//"),), "//"),
+    ((("core.commentString", "- -"),), "- -"),          # a comment string holding a space
+    ((("core.commentChar", ";"), ("core.commentChar", "auto")), "#"),
+])
+def test_comment_char_is_the_last_one_set(repo: GitRepo,
+                                          settings: tuple[tuple[str, str], ...],
+                                          expected: str) -> None:
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.trailers import comment_char
+
+    for key, value in settings:
+        repo.git("config", "--add", key, value)
+    assert comment_char(open_repo(str(repo.path))) == expected
+
+
+def test_commit_trailers_errors_are_exact(repo: GitRepo) -> None:
+    from avorelo_gate.errors import BadInputError, GitError
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.trailers import _split_trailer, commit_trailers
+
+    repo.commit("x", "--allow-empty")
+    repo.git("tag", "-a", "-m", "t", "v1")
+    tag = repo.git("rev-parse", "v1").stdout.decode().strip()
+    head = repo.git("rev-parse", "HEAD").stdout.decode().strip()
+    r = open_repo(str(repo.path))
+    with pytest.raises(BadInputError) as e:
+        commit_trailers(r, [head, "HEAD"])
+    assert str(e.value) == "not a full commit id: 'HEAD'; To fix: resolve it first"
+    with pytest.raises(BadInputError) as e:
+        commit_trailers(r, [head, tag])
+    assert str(e.value) == f"{tag} is not a commit (a tag or tree id?)"
+    line = "no separator here " * 5
+    with pytest.raises(GitError) as g:
+        _split_trailer(line, ":")
+    assert str(g.value) == f"unexpected trailer output from git: {line[:60]!r}"
+    with pytest.raises(GitError):
+        _split_trailer(" \t: value", ":")
+
+
+@pytest.mark.parametrize(("message", "rest"), [
+    ("", ""),
+    ("\n \t\r\n", ""),                       # only blank lines: nothing is left
+    ("\n\nTitle\n\nTask: A\n", "Title\n\nTask: A\n"),
+    (" \n\v\nTitle\n", "\v\nTitle\n"),       # \v is not git's whitespace: a line of it counts
+    ("\n\x85\xa0\f\nT", "\x85\xa0\f\nT"),     # nor are \x85, U+00A0, \f
+    ("\n \t", ""),                          # a blank last line without its newline
+    ("\n\nA\n\nB", "A\n\nB"),
+    ("Title", "Title"),
+])
+def test_skip_blank_lines_exactly(message: str, rest: str) -> None:
+    from avorelo_gate.task.trailers import skip_blank_lines
+
+    assert skip_blank_lines(message) == rest
+
+
+def test_parse_message_does_not_depend_on_the_current_directory(
+        repo: GitRepo, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The isolated git runs from '/', so the caller's working directory does not matter, even
+    one that no longer exists (git refuses to start in a removed directory)."""
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.trailers import Trailer, parse_message
+
+    r = open_repo(str(repo.path))
+    gone = tmp_path / "removed"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    assert parse_message(r, "Subject\n\nTask: A-1\n") == (Trailer("Task", "A-1"),)
+
+
+def test_comment_char_that_is_not_utf8_is_read_without_failing(repo: GitRepo) -> None:
+    """A config file may hold any bytes; a comment string that is not UTF-8 is read (as
+    U+FFFD), not a crash."""
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.trailers import comment_char
+
+    with open(repo.path / ".git" / "config", "ab") as config:
+        config.write(b"[core]\n\tcommentString = \xff\n")
+    assert comment_char(open_repo(str(repo.path))) == "\ufffd"

@@ -148,6 +148,18 @@ def run_gate(*args: str, cwd: Path, input: bytes | None = None,
                                        proc.stderr.decode("utf-8", "replace"))
 
 
+def ci_runner(dev: GitRepo, tmp_path: Path) -> GitRepo:
+    """What a CI job sees of ``dev``: ``main``, ``feature`` and the receipts pushed to a new
+    bare remote, then a fresh clone of it that fetched the notes (no local proof records)."""
+    remote = tmp_path / "remote.git"
+    dev.git("init", "-q", "--bare", str(remote))
+    dev.git("push", "-q", "--no-verify", str(remote), "main", "feature", "refs/notes/avorelo")
+    ci = GitRepo(tmp_path / "ci")
+    dev.git("clone", "-q", str(remote), str(ci.path))
+    ci.git("fetch", "-q", "origin", "refs/notes/avorelo:refs/notes/avorelo")
+    return ci
+
+
 def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int,
                        *needles: str) -> None:
     """Bad input: the expected exit code, one line naming the culprit, no traceback."""

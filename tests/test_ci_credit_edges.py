@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PACKAGE_ROOT, GitRepo, assert_clean_error
+from conftest import PACKAGE_ROOT, GitRepo, assert_clean_error, ci_runner
 from test_ci import POLICY, ci_json, commit, make_project
 
 from avorelo_gate.receipts.credit import credit
@@ -44,13 +44,7 @@ def proven_clone(make_repo, tmp_path: Path, dev_key: str | None) -> GitRepo:  # 
     note = dev.git("notes", "--ref=refs/notes/avorelo", "show", "HEAD").stdout
     signature = json.loads(note)["predicate"]["signature"]
     assert (signature["alg"] == "none") is (dev_key is None), signature
-    remote = tmp_path / "remote.git"
-    dev.git("init", "-q", "--bare", str(remote))
-    dev.git("push", "-q", "--no-verify", str(remote), "main", "feature", "refs/notes/avorelo")
-    ci = GitRepo(tmp_path / "ci")
-    dev.git("clone", "-q", str(remote), str(ci.path))
-    ci.git("fetch", "-q", "origin", "refs/notes/avorelo:refs/notes/avorelo")
-    return ci
+    return ci_runner(dev, tmp_path)
 
 
 @pytest.mark.parametrize(("dev_key", "ci_key", "credited"), [

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import PACKAGE_ROOT, GitRepo
+from conftest import PACKAGE_ROOT, GitRepo, ci_runner
 
 HOOK_ENV = {"AVORELO_GATE_PYTHON": sys.executable, "PYTHONPATH": str(PACKAGE_ROOT)}
 LOOSE = "version: 1\nrequire_task: true\n"
@@ -189,12 +189,7 @@ def test_ci_never_credits_a_receipt_copied_from_a_commit_with_the_same_tree(
     assert dev.git("rev-parse", f"{back}^{{tree}}").stdout == \
         dev.git("rev-parse", f"{shas[0]}^{{tree}}").stdout
     dev.git("notes", "--ref=avorelo", "copy", "-f", shas[0], back)
-    remote = tmp_path / "remote.git"
-    dev.git("init", "-q", "--bare", str(remote))
-    dev.git("push", "-q", "--no-verify", str(remote), "main", "feature", "refs/notes/avorelo")
-    ci = GitRepo(tmp_path / "ci")
-    dev.git("clone", "-q", str(remote), str(ci.path))
-    ci.git("fetch", "-q", "origin", "refs/notes/avorelo:refs/notes/avorelo")
+    ci = ci_runner(dev, tmp_path)
     code, report = gate_json(ci, "ci", "--base", "origin/main", "--head", "origin/feature")
     # The two proven commits are credited from their own receipts; the copy credits nothing.
     assert code == 1, report

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import GitRepo
+from conftest import UNMEASURED, GitRepo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from inproc import run_main
@@ -193,6 +194,54 @@ def test_check_started_before_click_judges_as_check_does(
     late = run_main("check", "--format", "json", "--task", "T-1", cwd=repo.path)
     assert (early.returncode, early.stdout) == (late.returncode, late.stdout)
     assert early.returncode == (0 if staging != "out-of-scope" else 1)
+
+
+def unstop(text: str) -> str:
+    """GitHub's output stops workflow commands with a fresh random token each run."""
+    tokens = re.findall(r"^::stop-commands::([0-9a-f]+)$", text, re.MULTILINE)
+    return text.replace(tokens[0], "TOKEN") if tokens else text
+
+
+@pytest.mark.parametrize("staging", sorted(STAGINGS))
+def test_bare_check_skips_click_and_judges_as_click_does(repo: GitRepo, staging: str) -> None:
+    """``check`` alone goes straight to the command (main.py); ``check --staged`` names the
+    same defaults through click. Every word, both streams, and the exit code are the same,
+    in text and in the GitHub format CI would pick."""
+    setup_repo(repo)
+    for path, text in STAGINGS[staging].items():
+        repo.write(path, text)
+    repo.add()
+    for env in ({}, {"GITHUB_ACTIONS": "true"}):
+        bare = run_main("check", cwd=repo.path, env=env)
+        named = run_main("check", "--staged", cwd=repo.path, env=env)
+        assert (bare.returncode, unstop(bare.stdout), bare.stderr) == (
+            named.returncode, unstop(named.stdout), named.stderr)
+        assert bare.returncode == (1 if staging in ("out-of-scope", "forbidden", "protected",
+                                                    "budget") else 0), bare.stdout
+    # a policy change: the default refuses it (--allow-policy-change is not the default)
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: false\n")
+    repo.add()
+    bare, named = run_main("check", cwd=repo.path), run_main("check", "--staged", cwd=repo.path)
+    assert (bare.returncode, bare.stdout) == (named.returncode, named.stdout)
+    assert bare.returncode == 1 and "policy-changed" in bare.stdout, bare.stdout
+    repo.git("checkout", "HEAD", "--", ".avorelo/policy.yaml")
+    repo.write(".avorelo/task.yaml", "id: T-1\nscope: [\"src/**\"]\nsurprise: 1\n")
+    repo.add()
+    bare, named = run_main("check", cwd=repo.path), run_main("check", "--staged", cwd=repo.path)
+    assert (bare.returncode, bare.stdout, bare.stderr) == (
+        named.returncode, named.stdout, named.stderr)
+    assert bare.returncode == 2 and "surprise" in bare.stderr, bare.stderr
+
+
+def test_bare_check_never_imports_click(repo: GitRepo) -> None:
+    setup_repo(repo)
+    code = ("import sys\nfrom avorelo_gate.main import main\nrc = main(sys.argv[1:])\n"
+            "print('click' in sys.modules, rc)\n")
+    env = dict(os.environ, **UNMEASURED)
+    for args, imported in ((["check"], False), (["check", "--staged"], True)):
+        out = subprocess.run([sys.executable, "-c", code, *args], cwd=repo.path, env=env,
+                             capture_output=True, text=True, check=True).stdout
+        assert out.splitlines()[-1] == f"{imported} 0", (args, out)
 
 
 def test_an_early_start_is_only_for_a_staged_check_and_nothing_is_left_running(

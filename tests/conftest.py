@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,28 @@ settings.register_profile("shared-machine", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shared-machine")
 
+
+
+def _tests_on_a_tmpfs() -> None:
+    """Every temporary directory of the run (pytest's tmp_path, and what git, pip and the
+    pre-commit framework make) on a tmpfs when the machine has a roomy one and TMPDIR names
+    nothing else. This machine's ext4 (and CI's) is mounted with ``discard``: an rmdir takes
+    ~3 ms and each fsync reaches the disk, which made test repositories a fifth of the
+    suite's wall clock (tests/test_prepush.py and test_receipts.py: 55-60 s against 45-47)."""
+    shm = "/dev/shm"
+    if os.environ.get("TMPDIR"):
+        return
+    try:
+        st = os.statvfs(shm)
+    except OSError:
+        return
+    roomy = st.f_bavail * st.f_frsize >= 4 << 30    # a container's 64 MB default is not
+    if roomy and os.access(shm, os.W_OK) and not st.f_flag & os.ST_NOEXEC:
+        os.environ["TMPDIR"] = shm
+        tempfile.tempdir = None     # forget any directory tempfile chose before this
+
+
+_tests_on_a_tmpfs()
 ROOT = Path(__file__).resolve().parent.parent
 pytest_plugins = ["subprocess_coverage"]
 # Where the package the tests imported lives: ROOT, except under mutmut (tools/mutation.py),

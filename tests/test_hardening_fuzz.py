@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,25 +267,11 @@ def note_exit(proc: subprocess.CompletedProcess[str]) -> None:
     event(f"exit {proc.returncode}" + (f": {first}" if proc.returncode == 3 else ""))
 
 
-def scratch_base(tmp_path: Path) -> Path:
-    """Where examples are copied and removed: a tmpfs when the machine has one that may run
-    programs. Each example makes ~100 directories (deep random paths) and the next example
-    removes them; on an ext4 mounted with ``discard`` (this machine, and CI's) an rmdir takes
-    ~3 ms, which was 30 s of one property's 46."""
-    shm = "/dev/shm"
-    try:
-        usable = os.access(shm, os.W_OK) and not os.statvfs(shm).f_flag & os.ST_NOEXEC
-    except OSError:
-        usable = False
-    return Path(tempfile.mkdtemp(prefix="avorelo-fuzz-", dir=shm)) if usable else tmp_path
-
-
 class Sandbox:
     """A fresh copy of the template per example, removed afterwards."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = scratch_base(tmp_path)
-        self.owned = self.tmp_path != tmp_path
+        self.tmp_path = tmp_path
         self.count = 0
         # Built here, once, not inside an example: a broken build must fail once, not be
         # retried and shrunk by hypothesis.
@@ -311,10 +296,6 @@ class Sandbox:
     def cleanup(self) -> None:
         shutil.rmtree(self.tmp_path / f"ex{self.count}", ignore_errors=True)
 
-    def close(self) -> None:
-        self.cleanup()
-        if self.owned:
-            shutil.rmtree(self.tmp_path, ignore_errors=True)
 
 
 def write_bytes_path(root: Path, rel: bytes, content: bytes) -> bool:
@@ -351,7 +332,7 @@ def apply_world(path: Path, world: World) -> None:
 def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     box = Sandbox(tmp_path)
     yield box
-    box.close()
+    box.cleanup()
 
 
 def opt(flag: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:

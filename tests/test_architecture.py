@@ -129,3 +129,30 @@ def test_architecture_md_names_exactly_the_subpackages() -> None:
     assert named == real
     for module in re.findall(r"`([a-z_]+/[a-z_]+)\.py`", text):
         assert (PACKAGE / f"{module}.py").is_file() or (ROOT / f"{module}.py").is_file(), module
+
+
+_RE_CALLS = {"compile", "match", "search", "fullmatch", "sub", "split", "findall", "finditer"}
+
+
+def _dollar_anchored(source: str) -> list[tuple[int, str]]:
+    """Regexes given to ``re`` that end with ``$``: in Python ``$`` also matches before a
+    final newline, so ``^T-1$`` accepts "T-1\\n" (a task id, a file name, an approver)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _RE_CALLS and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "re" and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)):
+            text = node.args[0].value
+            if text.endswith("$") and not text.endswith("\\$"):
+                found.append((node.lineno, text))
+    return found
+
+
+def test_no_regex_ends_at_a_dollar() -> None:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        assert not _dollar_anchored(path.read_text()), (path, "use \\Z, not $")
+    # the checker itself
+    assert _dollar_anchored('import re\nA = re.compile(r"^a$")\nB = re.match("b\\\\$", x)\n'
+                            'C = re.compile(r"^c\\Z")\n') == [(2, "^a$")]

@@ -190,3 +190,16 @@ def test_pattern_length_limit_allows_n_and_refuses_n_plus_one(repo: GitRepo) -> 
     proc = run_main("check", cwd=repo.path)
     assert proc.returncode == 2, proc.stderr
     assert "scope" in proc.stderr and "longer than" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(("pattern", "value"), [
+    ("TASK_ID", "T-1"), ("PROVE_NAME", "tests"), ("ENV_NAME", "CI"), ("MODEL_ID", "gpt-5"),
+    ("PERSON", "Ada Lovelace <ada@example.org>"), ("SHA256", "a" * 64), ("HEX_ID", "b" * 40)])
+def test_an_identifier_with_a_final_newline_is_not_the_identifier(pattern: str,
+                                                                  value: str) -> None:
+    """Python's '$' also matches before a final newline: "T-1\\n" passed as a task id."""
+    from avorelo_gate.task import schema
+
+    regex = getattr(schema, pattern)
+    assert regex.match(value)
+    assert not regex.match(value + "\n") and not regex.match(value + "\n\n")

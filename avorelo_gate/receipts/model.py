@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 # A provider prefix (`anthropic/`, `openrouter/anthropic/`) and a date stamp
 # (`-20251001`) name the same model as the bare id a person writes in a trailer.
 _PREFIX = re.compile(r"^.*/")
-_DATED = re.compile(r"-\d{8}$")
+_DATED = re.compile(r"-\d{8}\Z")
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from avorelo_gate.task.schema import Check
 
 MAX_NOTE_BYTES = 8 * 1024 * 1024
-RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
-KEY_ID = re.compile(r"^[0-9a-f]{16}$")
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
+KEY_ID = re.compile(r"^[0-9a-f]{16}\Z")
 PROOF_STATUSES = ("ok", "missing", "failed", "stale", "invalid")
 
 

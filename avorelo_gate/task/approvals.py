@@ -21,7 +21,7 @@ TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
     from typing import Any
 
-_EMAIL = re.compile(r"<([^<>]+)>\s*$")
+_EMAIL = re.compile(r"<([^<>]+)>\s*\Z")
 
 
 def _email(person: str) -> str:
@@ -119,7 +119,7 @@ def evaluate_tools(task: ResolvedTask) -> tuple[Violation, ...]:
         for tool in task.tools_used if tool not in allowed)
 
 
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?\Z")
 
 
 def program_names(argv: Sequence[str]) -> tuple[str, ...]:

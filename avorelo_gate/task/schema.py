@@ -21,16 +21,16 @@ if TYPE_CHECKING:
 WEIGHTS = ("light", "standard", "heavy")
 RISKS = ("low", "medium", "high")
 PROOF_KINDS = ("junit", "command", "log", "file")
-TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-HEX_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
-PROVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-PERSON = re.compile(r"^[^<>\n]+ <[^<>\s]+@[^<>\s]+>$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+HEX_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?\Z")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+PROVE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+PERSON = re.compile(r"^[^<>\n]+ <[^<>\s]+@[^<>\s]+>\Z")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 # A model id or gateway alias is handed to shells (`route --format env`) and HTTP headers
 # (ANTHROPIC_CUSTOM_HEADERS): only characters neither reads specially. Provider ids such as
 # `bedrock/anthropic.claude-3-haiku-20240307-v1:0` or `claude-3-5-sonnet@20240620` fit.
-MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$")
+MODEL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}\Z")
 
 
 class SchemaError(Exception):
@@ -234,7 +234,7 @@ TASK = mapping({
     "risk": Key(one_of(*RISKS)),
     "model": Key(mapping({"weight": Key(one_of(*WEIGHTS)), "name": Key(string())})),
     "context": Key(list_of(context_entry)),
-    "tools": Key(list_of(string(pattern=re.compile(r"^[^\s/\\]+$"),
+    "tools": Key(list_of(string(pattern=re.compile(r"^[^\s/\\]+\Z"),
                                 what="a program name (no spaces or slashes)")))
     ,
     "proof": Key(list_of(requirement)),

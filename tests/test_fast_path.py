@@ -26,7 +26,7 @@ from inproc import run_main
 from avorelo_gate.errors import BadInputError, GitError
 from avorelo_gate.gate.assemble import CheckRequest, check_request
 from avorelo_gate.git.diff import RawNumstatParser
-from avorelo_gate.git.paths import fsdecode, zsplit
+from avorelo_gate.git.paths import display_path, fsdecode, fsencode, zsplit
 from avorelo_gate.git.repo import open_repo
 from avorelo_gate.points import readahead
 from avorelo_gate.points.readahead import staged_read_ahead
@@ -531,3 +531,25 @@ def test_real_commit_msg_takes_pre_commit_diff(repo: GitRepo) -> None:
     proc = repo.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False)
     assert proc.returncode == 0, proc.stderr
     assert b"CACHE hit" in proc.stderr
+
+
+def _display_every_character(path: str) -> str:
+    """display_path without its shortcut: each character kept or escaped on its own."""
+    raw = fsencode(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "backslashreplace")
+    return "".join(ch if ch == "\\" or ch.isprintable() or ch == " "
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+@given(st.text() | st.binary().map(fsdecode))
+def test_display_path_shortcut_equals_escaping_each_character(path: str) -> None:
+    assert display_path(path) == _display_every_character(path)
+
+
+def test_display_path_escapes_what_a_terminal_would_act_on() -> None:
+    assert display_path("a\x1b[2Kb\tc d") == "a\\x1b[2Kb\\tc d"
+    assert display_path(fsdecode(b"caf\xe9")) == "caf\\xe9"
+    assert display_path("src/été.py") == "src/été.py"

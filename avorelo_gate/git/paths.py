@@ -34,6 +34,8 @@ def display_path(path: str) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", "backslashreplace")
+    if text.isprintable():   # the usual path: what the loop below would keep as it is
+        return text
     out = []
     for ch in text:
         if ch == "\\" or ch.isprintable() or ch == " ":

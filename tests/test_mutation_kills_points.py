@@ -850,3 +850,118 @@ def test_ci_notes_say_what_was_read_and_found_exactly(make_repo) -> None:  # typ
     code, report = ci_json(bare)
     assert code == 0, report
     assert report["notes"][-1] == f"policy read from the base {rev(bare, 'main')[:12]} (defaults)"
+
+
+def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from test_ci import ci_json, rules
+
+    repo: GitRepo = make_repo("adopting")
+    repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**"]\n')
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: true\n")
+    repo.add()
+    repo.commit("adopt on the branch\n\nTask: T-1")
+    code, report = ci_json(repo)
+    assert code == 0, report
+    notes = report["notes"]
+    assert isinstance(notes, list)
+    assert any(n.startswith("adopting avorelo-gate: this change adds .avorelo/policy.yaml")
+               for n in notes), notes
+    # The target adopts the gate after the branch forked: the branch's own policy file is now
+    # a change of the policy, not the adoption.
+    repo.git("switch", "-q", "main")
+    repo.write(".avorelo/policy.yaml", "version: 1\n")
+    repo.add()
+    repo.commit("adopt on main")
+    repo.git("switch", "-q", "feature")
+    code, report = ci_json(repo)
+    assert code == 1, report
+    assert ("policy-changed", ".avorelo/policy.yaml") in rules(report)
+
+
+def test_ci_refusals_say_exactly_what_is_missing(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from test_ci import make_project
+
+    from avorelo_gate.points.ci import SHALLOW_FIX
+
+    project = make_project(make_repo)
+    feature = commit_file(project, "src/b.py", "b")
+    for args, code, said in (
+            (("--base", "nope"), 2, "--base nope: no such commit here (fetch it first: git "
+                                    "fetch origin)"),
+            (("--base", "main", "--head", "gone"), 2, "--head gone: no such commit here "
+                                                      "(fetch it first: git fetch origin)")):
+        proc = project.gate("ci", *args)
+        assert proc.returncode == code and said in proc.stderr, proc.stderr
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--no-single-branch",
+                    f"file://{project.path}", str(clone)], check=True)
+    shallow = GitRepo(clone)
+    for args, said in (
+            (("--base", "origin/main", "--head", "origin/feature"),
+             f"this shallow clone lacks the merge base of origin/main and origin/feature; "
+             f"{SHALLOW_FIX}"),
+            (("--base", "1" * 40), f"--base {'1' * 40}: not in this shallow clone; {SHALLOW_FIX}"),
+            (("--base", "origin/main", "--head", "2" * 40),
+             f"--head {'2' * 40}: not in this shallow clone; {SHALLOW_FIX}")):
+        proc = shallow.gate("ci", *args)
+        assert proc.returncode == 3 and said in proc.stderr, (args, proc.stderr)
+    # The merge base is there but a commit of the range is at the clone's edge.
+    project.git("switch", "-q", "-c", "side", "main")
+    for i in range(3):
+        commit_file(project, f"src/side{i}.py", f"side {i}")
+    project.git("switch", "-q", "feature")
+    project.git("merge", "-q", "--no-ff", "--no-verify", "-m", "merge side", "side")
+    edge_clone = tmp_path / "edge"
+    subprocess.run(["git", "clone", "-q", "--depth", "3", "--no-single-branch",
+                    f"file://{project.path}", str(edge_clone)], check=True)
+    edged = GitRepo(edge_clone)
+    in_range = edged.git("rev-list", "origin/feature", "--not", "origin/main").stdout.split()
+    shallow_edge = (edge_clone / ".git" / "shallow").read_bytes().split()
+    [cut] = [c.decode() for c in in_range if c in shallow_edge]
+    assert feature.encode() in in_range
+    proc = edged.gate("ci", "--base", "origin/main", "--head", "origin/feature")
+    assert proc.returncode == 3, proc.stderr
+    assert (f"commit {cut[:12]} is at the edge of this shallow clone (its parents are "
+            f"missing); {SHALLOW_FIX}") in proc.stderr
+
+
+def test_verify_replays_the_maintainers_permission_recorded_for_a_policy_change(
+        repo: GitRepo) -> None:
+    repo.write(".avorelo/policy.yaml", "version: 1\n")
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("init")
+    change = commit_file(repo, ".avorelo/policy.yaml", "version: 1\nprotected: ['ci/**']")
+    recorded = repo.gate("receipt", "record", env={"AVORELO_ALLOW_POLICY_CHANGE": "1"})
+    assert recorded.returncode == 0, recorded.stderr
+    predicate = json.loads(note_of(repo) or b"")["predicate"]
+    assert predicate["options"] == {"allow_policy_change": True}
+    assert predicate["verdict"] == "pass"
+    code, found = _verified(repo, "HEAD~1..HEAD")      # the verifier grants nothing itself
+    assert code == 0 and found[change]["status"] == "valid", found
+    assert repo.gate("receipt", "record").returncode == 0
+    predicate = json.loads(note_of(repo) or b"")["predicate"]
+    assert predicate["options"] == {"allow_policy_change": False}
+    assert [v["rule"] for v in predicate["violations"]] == ["policy-changed"]
+    code, found = _verified(repo, "HEAD~1..HEAD")
+    assert code == 0 and found[change]["status"] == "valid", found
+    # A receipt that claims the permission for a commit that needed none is edited.
+    doc = json.loads(note_of(repo) or b"")
+    doc["predicate"].update(verdict="pass", violations=[])
+    doc["predicate"]["options"]["allow_policy_change"] = True
+    put_note(repo, change, build.canonical_bytes(doc))
+    code, found = _verified(repo, "HEAD~1..HEAD")
+    assert code == 0, found          # the permission replayed makes the pass true
+    unrelated = commit_file(repo, "src/b.py", "b")
+    assert repo.gate("receipt", "record").returncode == 0
+    doc = json.loads(note_of(repo) or b"")
+    doc["predicate"]["options"]["allow_policy_change"] = True
+    put_note(repo, unrelated, build.canonical_bytes(doc))
+    code, found = _verified(repo, "HEAD~1..HEAD")
+    assert code == 1
+    assert found[unrelated]["problems"] == [
+        "options.allow_policy_change: the receipt says True, recomputed from the commit False"]

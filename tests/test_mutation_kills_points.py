@@ -369,6 +369,12 @@ def test_in_process_push_guard_sees_what_no_single_commit_shows(
                            branch_line(s.work, s.remote, "main"))
     assert proc.returncode == 1, proc.stderr
     assert "ci/run.sh: protected" in proc.stderr
+    assert "refs/heads/old: 1 new commit(s), 1 failed (defaults: no policy file)" in proc.stderr
+    assert f"refs/heads/main: 1 new commit(s), 1 failed (policy at {strict_tip[:12]})" \
+        in proc.stderr
+    # Judged twice (under each policy), failed once: the lax policy lets it pass.
+    assert "2 new commit(s) checked, each against its own task" in proc.stderr
+    assert proc.stderr.count("avorelo-gate: FAIL commit") == 1, proc.stderr
     # Once, though the push as a whole also changes it: the commit's violation stands for it.
     assert proc.stderr.count("as a whole") == 0, proc.stderr
     s.work.git("reset", "-q", "--hard", strict_tip)
@@ -965,3 +971,174 @@ def test_verify_replays_the_maintainers_permission_recorded_for_a_policy_change(
     assert code == 1
     assert found[unrelated]["problems"] == [
         "options.allow_policy_change: the receipt says True, recomputed from the commit False"]
+
+
+def _ci_repo(make_repo, policy: str, tasks: dict[str, str],  # type: ignore[no-untyped-def]
+             name: str = "budgets") -> GitRepo:
+    repo: GitRepo = make_repo(name)
+    repo.write(".avorelo/policy.yaml", policy)
+    for path, text in tasks.items():
+        repo.write(path, text)
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    return repo
+
+
+def test_ci_judges_each_commits_task_from_the_merge_base(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from test_ci import ci_json, rules
+
+    repo = _ci_repo(make_repo, "version: 1\nrequire_task: true\n",
+                    {".avorelo/task.yaml": 'id: T-1\nscope: ["src/**"]\n'})
+    commit_file(repo, ".avorelo/task.yaml", 'id: T-1\nscope: ["src/**", "docs/**"]')
+    commit_file(repo, "docs/guide.md", "guide")
+    code, report = ci_json(repo)
+    # The branch may narrow its task, never widen it: the merge base's scope judges both the
+    # commit that touched docs/ and the range.
+    assert code == 1, report
+    assert ("out-of-scope", "docs/guide.md") in rules(report)
+    commits = report["commits"]
+    assert isinstance(commits, list) and [c["verdict"] for c in commits] == ["pass", "fail"]
+
+
+def test_ci_range_holds_one_tasks_budget_and_leaves_several_tasks_budgets_to_commits(
+        make_repo) -> None:  # type: ignore[no-untyped-def]
+    from test_ci import ci_json, rules
+
+    one = _ci_repo(make_repo, "version: 1\n",
+                   {".avorelo/task.yaml": 'id: T-1\nscope: ["src/**"]\nbudget: {max_files: 1}\n'})
+    commit_file(one, "src/b.py", "b\n\nTask: T-1")
+    commit_file(one, "src/c.py", "c\n\nTask: T-1")
+    code, report = ci_json(one)
+    assert code == 1, report            # one task: its budget is the range's too
+    assert {r for r, _ in rules(report)} == {"budget-files"}
+    commits = report["commits"]
+    assert isinstance(commits, list) and [c["verdict"] for c in commits] == ["pass", "pass"]
+    several = _ci_repo(make_repo, "version: 1\n", {
+        ".avorelo/tasks/A-1.yaml": 'id: A-1\nscope: ["src/**"]\nbudget: {max_files: 1}\n',
+        ".avorelo/tasks/B-2.yaml": 'id: B-2\nscope: ["src/**"]\nbudget: {max_files: 1}\n'},
+        "several")
+    commit_file(several, "src/b.py", "b\n\nTask: A-1")
+    commit_file(several, "src/c.py", "c\n\nTask: B-2")
+    code, report = ci_json(several)
+    assert code == 0, report            # several tasks: each commit's budget is its own
+
+
+def test_ci_range_leaves_weight_budgets_to_each_commit(make_repo) -> None:  # type: ignore[no-untyped-def]
+    from test_ci import ci_json
+
+    repo = _ci_repo(make_repo, "version: 1\nweights:\n  light: {max_files: 1}\n",
+                    {".avorelo/task.yaml": 'id: T-1\nscope: ["src/**"]\nmodel: {weight: light}\n'})
+    commit_file(repo, "src/b.py", "b")
+    commit_file(repo, "src/c.py", "c")
+    code, report = ci_json(repo)
+    assert code == 0, report
+    assert report["violations"] == []
+    repo.write("src/d.py", "d\n")
+    repo.write("src/e.py", "e\n")
+    repo.add()
+    repo.commit("two files at once")
+    code, report = ci_json(repo)
+    assert code == 1, report
+    assert [v["rule"] for v in report["violations"]] == ["weight-budget"]
+    assert all(v.get("commit") for v in report["violations"])
+
+
+def test_receipt_records_the_observed_model_and_warns_of_a_disagreeing_claim(
+        repo: GitRepo) -> None:
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.task.active import ObservedModel, write_observed
+
+    repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**"]\n')
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("init")
+    write_observed(open_repo(str(repo.path)),
+                   ObservedModel(name="claude-opus-4-1-20250805", agent="claude"))
+    repo.write("src/a.py", "b\n")
+    repo.add()
+    msg = repo.path.parent / "msg.txt"
+    msg.write_text("edit\n\nTask: T-1\nModel: claude-haiku-4-5\n")
+    warned = ("the claimed model 'claude-haiku-4-5' is not the model claude reported using "
+              "('claude-opus-4-1-20250805'); the receipt records both")
+    hooked = repo.gate("hook", "commit-msg", str(msg))
+    assert hooked.returncode == 0, hooked.stderr
+    assert warned in hooked.stderr
+    repo.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-F", str(msg))
+    attached = repo.gate("hook", "post-commit")
+    assert attached.returncode == 0 and "(the commit-msg verdict)" in attached.stderr
+    predicate = json.loads(note_of(repo) or b"")["predicate"]
+    assert predicate["model"] == {
+        "weight": None, "name": "claude-haiku-4-5", "claimed": True,
+        "source": {"weight": None, "name": "trailer:Model"},
+        "observed": {"name": "claude-opus-4-1-20250805", "agent": "claude"}}
+    assert predicate["warnings"] == [warned]
+    code, found = _verified(repo, "HEAD~1..HEAD")
+    assert code == 0, found
+
+
+def test_in_process_push_judges_the_task_from_the_remotes_side(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = make_pushing(make_repo, tmp_path, POLICY)          # task.yaml on the remote: src/**
+    p.commit(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**", "docs/**"]\n', "widen")
+    wide = p.commit("docs/guide.md", "guide\n", "docs")
+    proc = push_main(p)
+    # The push may narrow the task the remote has, never widen it for its own commits.
+    assert proc.returncode == 1, proc.stderr
+    assert "docs/guide.md: out-of-scope" in proc.stderr and f"[{wide[:12]}]" in proc.stderr
+    # A task file the remote does not have is the push's own declaration (self-declared).
+    p.work.git("reset", "-q", "--hard", "origin/main")
+    p.commit(".avorelo/tasks/DOC-7.yaml", 'id: DOC-7\nscope: ["docs/**"]\n',
+             "plan\n\nTask: DOC-7")
+    p.commit("docs/guide.md", "guide\n", "docs\n\nTask: DOC-7")
+    proc = push_main(p)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_in_process_pre_commit_framework_push_of_less_than_the_branch(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    on_remote = rev(p.work, "main")
+    good = p.commit("src/b.py")
+    p.commit("docs/guide.md", "guide\n", "docs")             # main's tip, not pushed
+    env = {"PRE_COMMIT_FROM_REF": on_remote, "PRE_COMMIT_TO_REF": good,
+           "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main", "PRE_COMMIT_REMOTE_NAME": "origin"}
+    proc = p.work.gate("hook", "pre-push", input=b"", env=env)
+    out = proc.stdout + proc.stderr
+    # `git push origin HEAD~1:main`: the framework's TO ref, not the branch's tip, is pushed.
+    assert proc.returncode == 0, out
+    assert f"refs/heads/main: 1 new commit(s), all pass (policy at {on_remote[:12]})" in out
+
+
+def test_in_process_push_of_a_tag_whose_object_is_missing(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    body = (f"object {'3' * 40}\ntype blob\ntag broken\n"
+            "tagger T <t@example.org> 1767225600 +0000\n\nbroken\n").encode()
+    tag = p.work.git("hash-object", "-t", "tag", "-w", "--literally", "--stdin",
+                     input=body).stdout.decode().strip()
+    proc = hook_push(p, line("refs/tags/broken", tag, "refs/tags/broken", ZERO))
+    assert proc.returncode == 0, proc.stderr
+    assert ("refs/tags/broken: points at a tag, not a commit (a tag of a missing object?): "
+            "nothing to check") in proc.stderr
+
+
+def test_in_process_pre_commit_framework_force_push_is_judged_at_the_remotes_tip(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    loose = rev(p.work, "main")
+    tight = p.commit(".avorelo/policy.yaml", POLICY.replace('"ci/**"', '"ci/**", "src/key/**"'),
+                     "protect keys")
+    p.work.git("push", "-q", "--no-verify", "origin", "main")
+    p.work.git("reset", "-q", "--hard", loose)
+    p.commit("src/key/k.py", "k\n", "rotate")
+    # The framework's FROM ref is the remote's tip; no branch names given.
+    env = {"PRE_COMMIT_FROM_REF": tight, "PRE_COMMIT_TO_REF": "HEAD",
+           "PRE_COMMIT_REMOTE_NAME": "origin"}
+    proc = p.work.gate("hook", "pre-push", input=b"", env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "src/key/k.py: protected" in out
+    assert f"note: : 1 new commit(s), 1 failed (policy at {tight[:12]})" in out

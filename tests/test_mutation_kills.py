@@ -1967,3 +1967,31 @@ def test_check_is_violation_for_exactly_its_requirement() -> None:
         assert not is_violation_for(Violation(rule, "command:tests2: x"), "command:tests")
         assert not is_violation_for(Violation(rule, "command:tests x"), "command:tests")
     assert not is_violation_for(Violation("out-of-scope", "command:tests: x"), "command:tests")
+
+
+def test_engine_editing_a_policy_the_branch_added_is_a_policy_change_at_commit_and_in_ci(
+        repo: GitRepo) -> None:
+    """Adoption is adding the policy where the policy in force has none: a later commit that
+    edits the policy it added is a policy change, at the commit hooks (the policy in force is
+    the one just added) and in ci (the merge base's: none; the commit's status is M, not A)."""
+    from avorelo_gate.gate.engine import ADOPTION_NOTE
+
+    hint = ("change the policy in a change of its own, with --allow-policy-change (or "
+            "AVORELO_ALLOW_POLICY_CHANGE=1) set by a maintainer")
+    _base(repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(POLICY, "require_task: false\n")
+    repo.add()
+    assert ADOPTION_NOTE in _judge(repo)["notes"]
+    repo.commit("adopt")
+    repo.write(POLICY, "require_task: false\nprotected: []\n")
+    repo.add()
+    changed = [("policy-changed", POLICY, "the policy is not part of any task", hint)]
+    assert _judge(repo)["violations"] == changed
+    edit = repo.commit("edit the new policy")
+    proc = run_main("ci", "--base", "main", "--format", "json", cwd=repo.path)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert [(v["rule"], v["path"], v["message"], v["hint"], v["commit"])
+            for v in result["violations"]] == [(*changed[0], edit)]
+    assert ADOPTION_NOTE in result["notes"]      # the range as a whole adds the policy

@@ -1326,6 +1326,20 @@ def test_declare_explicit_task_file_is_read_from_disk_and_never_narrowed(repo: G
     own.write_text("scope: ['own/**']\n")   # no id in the file: the declared one stands
     named = _resolve(repo, explicit_id="B", explicit_file=str(own))
     assert (named.id, named.id_source, named.file) == ("B", "--task", str(own))
+    assert named.self_declared is False           # no base, but the operator's own file
+    blob = repo.git("hash-object", "--", str(own)).stdout.decode().strip()
+    assert named.file_blob == blob               # git's id for the bytes, as for a commit's
+    assert _bad(repo, explicit_file=str(tmp_path / "none.yaml")) == (
+        f"{tmp_path / 'none.yaml'}: no such task file")
+    from avorelo_gate.task.yamlio import MAX_YAML_BYTES
+
+    own.write_bytes(b"#" * (MAX_YAML_BYTES + 1))
+    assert _bad(repo, explicit_file=str(own)) == (
+        f"{own}: task file is over the {MAX_YAML_BYTES}-byte limit")
+    own.write_bytes(b"scope: []\n" + b"#" * (MAX_YAML_BYTES - 10))   # at the limit: read
+    assert _resolve(repo, explicit_id="B", explicit_file=str(own)).file == str(own)
+    own.write_text("id: [\n")
+    assert _bad(repo, explicit_file=str(own)).startswith(f"{own}:")
 
 
 def test_declare_earlier_versions_narrow_and_name_themselves(repo: GitRepo) -> None:
@@ -1353,6 +1367,14 @@ def test_declare_earlier_versions_narrow_and_name_themselves(repo: GitRepo) -> N
     same = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head)])
     assert (same.narrowed_by, same.file_scopes, same.self_declared) == (
         (), (("a/**", "c/**"),), False)
+    # a version at a base is read as strictly as the changed one, and named by where it is
+    repo.write(A_FILE, "id: B\n")
+    repo.add()
+    broken = repo.commit("another task's id")
+    assert _bad(repo, rev=head, explicit_id="A", bases=[_snap(repo, broken)]) == (
+        f"{A_FILE} (at {broken[:12]}): id 'B' does not match the file's name (A)")
+    assert _bad(repo, rev=head, explicit_id="A", parent=_snap(repo, broken)) == (
+        f"{A_FILE} (at {broken[:12]}): id 'B' does not match the file's name (A)")
 
 
 def test_declare_self_declared_only_where_a_base_lacks_the_file(repo: GitRepo) -> None:

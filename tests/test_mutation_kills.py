@@ -2017,3 +2017,57 @@ def test_engine_editing_a_policy_the_branch_added_is_a_policy_change_at_commit_a
     assert [(v["rule"], v["path"], v["message"], v["hint"], v["commit"])
             for v in result["violations"]] == [(*changed[0], edit)]
     assert ADOPTION_NOTE in result["notes"]      # the range as a whole adds the policy
+
+
+def test_check_moved_detail_names_three_paths_at_most(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    for name in ("b", "c", "d"):
+        repo.write(f"src/{name}.py", f"{name}\n")
+    repo.add()
+    two = _prove(repo, "[open(f'src/{n}.py', 'a').write('#') for n in 'ab']")
+    entries, _ = _proofs(repo)
+    assert entries["command:tests"]["detail"] == (
+        "content changed while tests ran (src/a.py, src/b.py): that run proves nothing")
+    assert entries["command:tests"]["tree"] == two["tree"]
+    _prove(repo, "[open(f'src/{n}.py', 'a').write('#') for n in 'abcd']")
+    entries, _ = _proofs(repo)
+    assert entries["command:tests"]["detail"] == ("content changed while tests ran (src/a.py, "
+                                                  "src/b.py, src/c.py): that run proves nothing")
+
+
+def test_check_proof_entries_carry_their_requirement_as_declared(repo: GitRepo) -> None:
+    _proof_repo(repo, "{junit: reports/j.xml, min_tests: 2}", "command: tests")
+    proc = run_main("check", "--format", "json", cwd=repo.path)
+    specs = [p["spec"] for p in json.loads(proc.stdout)["proof"]]
+    assert specs == [{"junit": "reports/j.xml", "min_tests": 2}, {"command": "tests"}]
+
+
+def test_check_junit_over_its_size_limit_is_invalid(repo: GitRepo) -> None:
+    from avorelo_gate.proof.junit import MAX_JUNIT_BYTES
+
+    _proof_repo(repo, "junit: reports/j.xml")
+    (repo.path / "reports").mkdir()
+    with open(repo.path / "reports" / "j.xml", "wb") as f:
+        f.truncate(MAX_JUNIT_BYTES + 1)
+    entries, violations = _proofs(repo)
+    detail = f"larger than {MAX_JUNIT_BYTES} bytes"
+    assert entries["junit:reports/j.xml"] == {"requirement": "junit:reports/j.xml",
+                                              "status": "invalid", "detail": detail,
+                                              "sha256": _sha(repo, "reports/j.xml")}
+    assert violations == [("proof-invalid", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           None)]
+
+
+def test_check_artifact_in_a_repository_without_a_working_tree_is_missing(
+        repo: GitRepo, tmp_path: Any) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    repo.commit("work")
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.path), str(bare))
+    entries, violations = _proofs(GitRepo(bare), "--commit", "HEAD")
+    detail = "no working tree to read it from"
+    assert entries["junit:reports/j.xml"] == {"requirement": "junit:reports/j.xml",
+                                              "status": "missing", "detail": detail}
+    assert violations == [("proof-missing", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           "produce it: avorelo-gate prove --name tests -- <the command that "
+                           "writes reports/j.xml>")]

@@ -1351,6 +1351,7 @@ def test_declare_earlier_versions_narrow_and_name_themselves(repo: GitRepo) -> N
     assert task.file_scopes == (("a/**", "c/**"), ("a/**", "b/**"))
     assert task.forbid == ("a/j", "a/k")
     assert task.narrowed_by == (f"{A_FILE} at {base[:12]}",)
+    assert task.to_dict()["narrowed_by"] == [f"{A_FILE} at {base[:12]}"]
     assert task.self_declared is False and task.scope == ("a/**", "c/**")
     assert task.scopes() == [("a/**", "c/**"), ("a/**", "b/**")]
     # the parent narrows too, named once per version that differs
@@ -2071,3 +2072,22 @@ def test_check_artifact_in_a_repository_without_a_working_tree_is_missing(
     assert violations == [("proof-missing", "reports/j.xml", f"junit:reports/j.xml: {detail}",
                            "produce it: avorelo-gate prove --name tests -- <the command that "
                            "writes reports/j.xml>")]
+
+
+def test_declare_without_an_id_only_task_yaml_is_the_task_file(repo: GitRepo) -> None:
+    """No id known: task.yaml, never a file under tasks/ (not even one named 'None')."""
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task.declare import find_task_file
+
+    _base(repo, task="scope: ['t/**']\n")
+    repo.write(".avorelo/tasks/None.yaml", "scope: ['n/**']\n")
+    repo.add()
+    found = find_task_file(_snap(repo), None)
+    assert found is not None and (found.path, dict(found.data)) == (TASK, {"scope": ["t/**"]})
+    task = _resolve(repo)
+    assert (task.id, task.file, task.scope) == (None, TASK, ("t/**",))
+    repo.write(TASK, "scope: [\n")      # unreadable: named by its path alone (no "where")
+    repo.add()
+    with pytest.raises(BadInputError) as e:
+        find_task_file(_snap(repo), None)
+    assert str(e.value).startswith(f"{TASK}:") and "(" not in str(e.value).split(":")[0]

@@ -2091,3 +2091,13 @@ def test_declare_without_an_id_only_task_yaml_is_the_task_file(repo: GitRepo) ->
     with pytest.raises(BadInputError) as e:
         find_task_file(_snap(repo), None)
     assert str(e.value).startswith(f"{TASK}:") and "(" not in str(e.value).split(":")[0]
+
+
+def test_engine_task_file_with_neither_id_nor_scope_warns_as_unnamed(repo: GitRepo) -> None:
+    _base(repo, None, "title: no id, no scope\n")
+    _stage(repo, "docs/a.md")
+    result = _judge(repo)
+    assert result["verdict"] == "pass"
+    assert result["warnings"] == [
+        "task (unnamed) declares no scope (.avorelo/task.yaml has no scope: key): every path "
+        "is in scope"]

@@ -2101,3 +2101,16 @@ def test_engine_task_file_with_neither_id_nor_scope_warns_as_unnamed(repo: GitRe
     assert result["warnings"] == [
         "task (unnamed) declares no scope (.avorelo/task.yaml has no scope: key): every path "
         "is in scope"]
+
+
+@pytest.mark.parametrize(("files", "lines", "rules"), [
+    (2, 1, []),                         # max_files: 2 allows 2 (2 lines of 3)
+    (3, 1, ["budget-files"]),           # and refuses 3
+    (1, 3, []),                         # max_lines: 3 allows 3
+    (1, 4, ["budget-lines"]),           # and refuses 4
+])
+def test_engine_task_budgets_on_both_sides(repo: GitRepo, files: int, lines: int,
+                                          rules: list[str]) -> None:
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nbudget: {max_files: 2, max_lines: 3}\n')
+    _stage(repo, *[f"src/{i}.py" for i in range(files)], lines=lines)
+    assert [v[0] for v in _judge(repo)["violations"]] == rules

@@ -2114,3 +2114,11 @@ def test_engine_task_budgets_on_both_sides(repo: GitRepo, files: int, lines: int
     _base(repo, None, 'id: T-1\nscope: ["src/**"]\nbudget: {max_files: 2, max_lines: 3}\n')
     _stage(repo, *[f"src/{i}.py" for i in range(files)], lines=lines)
     assert [v[0] for v in _judge(repo)["violations"]] == rules
+
+
+def test_engine_self_declared_task_without_an_id_is_named_unnamed(repo: GitRepo) -> None:
+    _base(repo, "require_task: false\n")
+    repo.write(TASK, 'scope: ["src/**"]\n')
+    _stage(repo, "src/a.py")
+    assert ("task (unnamed) is self-declared: .avorelo/task.yaml is not in the base, so the "
+            "change wrote its own rules") in _judge(repo)["notes"]

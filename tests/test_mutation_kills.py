@@ -2122,3 +2122,10 @@ def test_engine_self_declared_task_without_an_id_is_named_unnamed(repo: GitRepo)
     _stage(repo, "src/a.py")
     assert ("task (unnamed) is self-declared: .avorelo/task.yaml is not in the base, so the "
             "change wrote its own rules") in _judge(repo)["notes"]
+
+
+def test_declare_context_and_tools_come_from_the_task_file(repo: GitRepo) -> None:
+    _base(repo, task="id: A\nscope: ['a/**']\ncontext: ['docs/a.md']\ntools: [pytest, ruff]\n")
+    task = _resolve(repo)
+    assert (task.context, task.tools) == (("docs/a.md",), ("pytest", "ruff"))
+    assert _resolve(repo, explicit_id="B").tools is None    # no file: no tool list

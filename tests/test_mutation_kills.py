@@ -1136,3 +1136,996 @@ def test_comment_char_that_is_not_utf8_is_read_without_failing(repo: GitRepo) ->
     with open(repo.path / ".git" / "config", "ab") as config:
         config.write(b"[core]\n\tcommentString = \xff\n")
     assert comment_char(open_repo(str(repo.path))) == "\ufffd"
+
+
+# -- task/declare.py: where the task id, its file and its model come from ----------------------
+# resolve_task called in-process on real repositories (snapshots of real commits and indexes),
+# each case built so that the neighbouring rule (the other source, the other file, the other
+# version) gives another answer; exact messages, since a person acts on them.
+def _declaration(task_id: str | None = None, scope: tuple[str, ...] = (),
+                 model: str | None = None, weight: str | None = None,
+                 present: bool = True) -> Any:
+    from avorelo_gate.task.trailers import TrailerDeclaration
+
+    return TrailerDeclaration(task_id=task_id, scope=scope, model=model,
+                              model_source="trailer:Model" if model else None, weight=weight,
+                              tools_used=("pytest",), approved_by=("A <a@x>",), present=present)
+
+
+def _snap(repo: GitRepo, rev: str = ":") -> Any:
+    from avorelo_gate.git.repo import open_repo
+    from avorelo_gate.git.snapshot import Snapshot
+
+    return Snapshot(open_repo(str(repo.path)), rev)
+
+
+def _resolve(repo: GitRepo, rev: str = ":", **kw: Any) -> Any:
+    from avorelo_gate.task.declare import resolve_task
+
+    kw.setdefault("environ", {})
+    return resolve_task(_snap(repo, rev), **kw)
+
+
+def _bad(repo: GitRepo, **kw: Any) -> str:
+    from avorelo_gate.errors import BadInputError
+
+    with pytest.raises(BadInputError) as e:
+        _resolve(repo, **kw)
+    return str(e.value)
+
+
+def _two_commits(repo: GitRepo, files: dict[str, str],
+                 changed: dict[str, str | None]) -> tuple[str, str]:
+    """A base commit with ``files``, then the same files with ``changed`` (None: deleted)
+    committed on top: (base, head)."""
+    for rel, text in files.items():
+        repo.write(rel, text)
+    repo.write("README.md", "r\n")
+    repo.add()
+    base = repo.commit("base")
+    for rel, value in changed.items():
+        if value is None:
+            repo.git("rm", "-q", "--", rel)
+        else:
+            repo.write(rel, value)
+    repo.add()
+    return base, repo.commit("change")
+
+
+A_FILE = ".avorelo/tasks/A.yaml"
+
+
+def test_declare_bad_task_ids_name_their_source(repo: GitRepo) -> None:
+    _base(repo)
+    tail = " is not a task id (letters, digits, . _ -, starting with a letter or digit)"
+    assert _bad(repo, explicit_id="-x") == "--task: '-x'" + tail
+    assert _bad(repo, environ={"AVORELO_TASK": " .x "}) == "AVORELO_TASK: '.x'" + tail
+    assert _bad(repo, declaration=_declaration("a b")) == "Task trailer: 'a b'" + tail
+    assert _bad(repo, active_id="_x") == "active task: '_x'" + tail
+
+
+def test_declare_conflicting_ids_are_refused_and_equal_ones_are_one(repo: GitRepo) -> None:
+    _base(repo)
+    assert _bad(repo, explicit_id="A", environ={"AVORELO_TASK": "B"},
+                declaration=_declaration("C")) == (
+        "conflicting task ids: --task says 'A', AVORELO_TASK says 'B', Task trailer says 'C'")
+    assert _bad(repo, explicit_id="A", declaration=_declaration("B")) == (
+        "conflicting task ids: --task says 'A', Task trailer says 'B'")
+    same = _resolve(repo, explicit_id="A", environ={"AVORELO_TASK": "A"},
+                    declaration=_declaration("A"))
+    assert (same.id, same.id_source, same.sources) == ("A", "--task", ("explicit", "trailer"))
+
+
+@pytest.mark.parametrize(("kw", "task_id", "id_source", "sources"), [
+    ({"explicit_id": "A", "active_id": "B"}, "A", "--task", ("explicit",)),
+    ({"environ": {"AVORELO_TASK": "  E  "}, "active_id": "B"}, "E", "env:AVORELO_TASK",
+     ("env",)),
+    ({"environ": {"AVORELO_TASK": "   "}, "active_id": "B"}, "B", "active-task",
+     ("active-task",)),
+    ({"declaration": _declaration("D"), "active_id": "B"}, "D", "trailer:Task", ("trailer",)),
+    ({"declaration": _declaration(present=False), "active_id": "B"}, "B", "active-task",
+     ("active-task",)),
+    ({"active_id": "B"}, "B", "active-task", ("active-task",)),
+    ({}, None, None, ()),
+])
+def test_declare_id_sources_first_match_and_active_task_last(repo: GitRepo, kw: dict[str, Any],
+                                                             task_id: str | None,
+                                                             id_source: str | None,
+                                                             sources: tuple[str, ...]) -> None:
+    _base(repo)
+    task = _resolve(repo, **kw)
+    assert (task.id, task.id_source, task.sources) == (task_id, id_source, sources)
+    assert task.file is None and task.self_declared is False
+    assert task.missing_file == (f".avorelo/tasks/{task_id}.yaml" if task_id else None)
+
+
+@pytest.mark.parametrize(("path", "is_task"), [
+    (".avorelo/task.yaml", True),
+    (".avorelo/tasks/A.yaml", True),
+    (".avorelo/tasks/a.b-c_9.yaml", True),
+    (".avorelo/tasks/x" + "a" * 100 + ".yaml", False),   # 101 characters: not a task id
+    (".avorelo/tasks/x" + "a" * 99 + ".yaml", True),     # 100
+    (".avorelo/tasksA.yaml", False),
+    (".avorelo/tasks.yaml", False),
+    (".avorelo/tasks/A.yml", False),
+    (".avorelo/tasks/A.yamlx", False),
+    (".avorelo/tasks/.yaml", False),
+    (".avorelo/tasks/-A.yaml", False),
+    (".avorelo/tasks/sub/A.yaml", False),
+    (".avorelo/tasks/A", False),
+    (".avorelo/task.yml", False),
+    ("x/.avorelo/task.yaml", False),
+    ("x/.avorelo/tasks/A.yaml", False),
+    (".AVORELO/tasks/A.yaml", False),
+])
+def test_declare_is_task_file_exactly(path: str, is_task: bool) -> None:
+    from avorelo_gate.task.declare import is_task_file
+
+    assert is_task_file(path) is is_task
+
+
+def test_declare_find_task_file_prefers_the_named_file_and_checks_its_id(repo: GitRepo) -> None:
+    from avorelo_gate.task.declare import find_task_file
+
+    _base(repo, task="id: A\nscope: ['t/**']\n")
+    repo.write(A_FILE, "scope: ['a/**']\n")
+    repo.add()
+    both = find_task_file(_snap(repo), "A")
+    assert both is not None and (both.path, dict(both.data)) == (A_FILE, {"scope": ["a/**"]})
+    assert both.blob == repo.git("rev-parse", ":" + A_FILE).stdout.decode().strip()
+    only = find_task_file(_snap(repo), None)      # no id: task.yaml only
+    assert only is not None and only.path == TASK and only.data["id"] == "A"
+    assert find_task_file(_snap(repo), "B") is None   # task.yaml is A's
+    repo.write(TASK, "scope: ['t/**']\n")            # no id: any named task's
+    repo.add()
+    b = find_task_file(_snap(repo), "B")
+    assert b is not None and b.path == TASK
+    repo.write(A_FILE, "id: B\nscope: ['a/**']\n")
+    repo.add()
+    from avorelo_gate.errors import BadInputError
+
+    with pytest.raises(BadInputError) as e:
+        find_task_file(_snap(repo), "A")
+    assert str(e.value) == f"{A_FILE}: id 'B' does not match the file's name (A)"
+    with pytest.raises(BadInputError) as e:
+        find_task_file(_snap(repo), "A", where="at base")
+    assert str(e.value) == f"{A_FILE} (at base): id 'B' does not match the file's name (A)"
+    repo.write(A_FILE, "id: A\nscope: [")
+    repo.add()
+    with pytest.raises(BadInputError) as e:
+        find_task_file(_snap(repo), "A", where="at base")
+    assert str(e.value).startswith(f"{A_FILE} (at base)")
+
+
+def test_declare_named_task_with_another_tasks_task_yaml_has_no_file(repo: GitRepo) -> None:
+    _base(repo, task="id: OTHER\nscope: ['**']\n")
+    task = _resolve(repo, explicit_id="A")
+    assert (task.file, task.scope, task.file_scopes, task.missing_file) == (
+        None, (), (), A_FILE)
+    assert task.to_dict() == {"id": "A", "scope": [], "forbid": [], "sources": ["explicit"],
+                              "missing_file": A_FILE}
+    assert not task.meets_require_task and task.declared
+
+
+def test_declare_explicit_task_file_is_read_from_disk_and_never_narrowed(repo: GitRepo,
+                                                                        tmp_path: Any) -> None:
+    base, _ = _two_commits(repo, {TASK: "id: A\nscope: ['a/**']\n"},
+                           {TASK: "id: A\nscope: ['**']\n"})
+    own = tmp_path / "own.yaml"
+    own.write_text("id: A\nscope: ['own/**']\nforbid: ['own/x']\n")
+    task = _resolve(repo, "HEAD", explicit_file=str(own), bases=[_snap(repo, base)],
+                    parent=_snap(repo, base))
+    assert (task.file, task.scope, task.file_scopes, task.narrowed_by, task.self_declared) == (
+        str(own), ("own/**",), (("own/**",),), (), False)
+    assert (task.id, task.id_source, task.sources, task.missing_file) == (
+        "A", "task-file", ("explicit", "task-file"), None)
+    assert _bad(repo, explicit_id="B", explicit_file=str(own)) == (
+        f"{own}: id 'A' does not match the declared task 'B' (--task)")
+    assert _bad(repo, environ={"AVORELO_TASK": "B"}, explicit_file=str(own)) == (
+        f"{own}: id 'A' does not match the declared task 'B' (AVORELO_TASK)")
+    own.write_text("scope: ['own/**']\n")   # no id in the file: the declared one stands
+    named = _resolve(repo, explicit_id="B", explicit_file=str(own))
+    assert (named.id, named.id_source, named.file) == ("B", "--task", str(own))
+    assert named.self_declared is False           # no base, but the operator's own file
+    blob = repo.git("hash-object", "--", str(own)).stdout.decode().strip()
+    assert named.file_blob == blob               # git's id for the bytes, as for a commit's
+    assert _bad(repo, explicit_file=str(tmp_path / "none.yaml")) == (
+        f"{tmp_path / 'none.yaml'}: no such task file")
+    from avorelo_gate.task.yamlio import MAX_YAML_BYTES
+
+    own.write_bytes(b"#" * (MAX_YAML_BYTES + 1))
+    assert _bad(repo, explicit_file=str(own)) == (
+        f"{own}: task file is over the {MAX_YAML_BYTES}-byte limit")
+    own.write_bytes(b"scope: []\n" + b"#" * (MAX_YAML_BYTES - 10))   # at the limit: read
+    assert _resolve(repo, explicit_id="B", explicit_file=str(own)).file == str(own)
+    own.write_text("id: [\n")
+    assert _bad(repo, explicit_file=str(own)).startswith(f"{own}:")
+
+
+def test_declare_earlier_versions_narrow_and_name_themselves(repo: GitRepo) -> None:
+    base, head = _two_commits(
+        repo, {A_FILE: "id: A\nscope: ['a/**', 'b/**']\nforbid: ['a/k']\n"},
+        {A_FILE: "id: A\nscope: ['a/**', 'c/**']\nforbid: ['a/j']\n"})
+    parent = repo.git("rev-parse", "HEAD~1").stdout.decode().strip()
+    task = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, base)])
+    assert task.file_scopes == (("a/**", "c/**"), ("a/**", "b/**"))
+    assert task.forbid == ("a/j", "a/k")
+    assert task.narrowed_by == (f"{A_FILE} at {base[:12]}",)
+    assert task.to_dict()["narrowed_by"] == [f"{A_FILE} at {base[:12]}"]
+    assert task.self_declared is False and task.scope == ("a/**", "c/**")
+    assert task.scopes() == [("a/**", "c/**"), ("a/**", "b/**")]
+    # the parent narrows too, named once per version that differs
+    both = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head)],
+                    parent=_snap(repo, parent))
+    assert both.narrowed_by == (f"{A_FILE} at {parent[:12]}",)
+    assert both.file_scopes == (("a/**", "c/**"), ("a/**", "b/**"))
+    # the same version at the base and at the parent is one constraint, named at each
+    twice = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, base)],
+                     parent=_snap(repo, base))
+    assert twice.file_scopes == (("a/**", "c/**"), ("a/**", "b/**"))
+    assert twice.narrowed_by == (f"{A_FILE} at {base[:12]}",) * 2
+    # no earlier version differs: nothing narrowed, not self-declared
+    same = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head)])
+    assert (same.narrowed_by, same.file_scopes, same.self_declared) == (
+        (), (("a/**", "c/**"),), False)
+    # a version at a base is read as strictly as the changed one, and named by where it is
+    repo.write(A_FILE, "id: B\n")
+    repo.add()
+    broken = repo.commit("another task's id")
+    assert _bad(repo, rev=head, explicit_id="A", bases=[_snap(repo, broken)]) == (
+        f"{A_FILE} (at {broken[:12]}): id 'B' does not match the file's name (A)")
+    assert _bad(repo, rev=head, explicit_id="A", parent=_snap(repo, broken)) == (
+        f"{A_FILE} (at {broken[:12]}): id 'B' does not match the file's name (A)")
+
+
+def test_declare_self_declared_only_where_a_base_lacks_the_file(repo: GitRepo) -> None:
+    base, head = _two_commits(repo, {}, {A_FILE: "id: A\nscope: ['a/**']\n"})
+    new = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, base)])
+    assert new.self_declared is True and new.to_dict()["self_declared"] is True
+    assert _resolve(repo, head, explicit_id="A").self_declared is True      # no base at all
+    assert _resolve(repo, head, explicit_id="A", bases=[None]).self_declared is True
+    kept = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head)])
+    assert kept.self_declared is False and "self_declared" not in kept.to_dict()
+    # one base of two lacks it (a second ref): self-declared
+    two = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head), _snap(repo, base)])
+    assert two.self_declared is True
+    # the parent lacking it does not make it self-declared when every base has it
+    parent = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, head)],
+                      parent=_snap(repo, base))
+    assert (parent.self_declared, parent.narrowed_by) == (False, ())
+
+
+def test_declare_trailer_only_task_is_self_declared_only_with_a_scope(repo: GitRepo) -> None:
+    _base(repo)
+    head = repo.head()
+    scoped = _resolve(repo, head, declaration=_declaration("A", scope=("a/**",)),
+                      bases=[_snap(repo, head)])
+    assert (scoped.self_declared, scoped.trailer_scope, scoped.scopes()) == (
+        True, ("a/**",), [("a/**",)])
+    assert scoped.meets_require_task and scoped.declared
+    assert scoped.to_dict() == {"id": "A", "scope": ["a/**"], "forbid": [],
+                                "sources": ["trailer"], "self_declared": True,
+                                "missing_file": A_FILE}
+    bare = _resolve(repo, head, declaration=_declaration("A"), bases=[_snap(repo, head)])
+    assert (bare.self_declared, bare.scopes()) == (False, [])
+    assert not bare.meets_require_task and bare.declared
+    no_id = _resolve(repo, head, declaration=_declaration(None, scope=("a/**",)),
+                     bases=[_snap(repo, head)])
+    assert (no_id.self_declared, no_id.id, no_id.missing_file) == (False, None, None)
+    assert no_id.declared and not no_id.meets_require_task
+    nothing = _resolve(repo, head, declaration=_declaration(present=False))
+    assert not nothing.declared and not nothing.meets_require_task
+
+
+def test_declare_deleting_the_task_file_keeps_its_earlier_version(repo: GitRepo) -> None:
+    base, head = _two_commits(repo, {A_FILE: "id: A\nscope: ['a/**']\ntitle: Old\n"},
+                              {A_FILE: None})
+    task = _resolve(repo, head, explicit_id="A", bases=[_snap(repo, base)])
+    assert (task.file, task.scope, task.file_scopes, task.title, task.missing_file) == (
+        A_FILE, ("a/**",), (("a/**",),), "Old", None)
+    assert task.narrowed_by == () and task.self_declared is False
+    assert task.sources == ("explicit", "task-file")
+    blob = repo.git("rev-parse", f"{base}:{A_FILE}").stdout.decode().strip()
+    assert task.file_blob == blob
+
+
+def test_declare_to_dict_exactly(repo: GitRepo) -> None:
+    _base(repo, task=("id: A\ntitle: The title\nscope: ['a/**']\nforbid: ['a/k']\n"
+                      "risk: high\nbudget: {max_files: 3}\n"))
+    blob = repo.git("rev-parse", ":" + TASK).stdout.decode().strip()
+    task = _resolve(repo, declaration=_declaration(None, scope=("a/b/**",)),
+                    bases=[_snap(repo, repo.head())])
+    assert task.to_dict() == {"id": "A", "scope": ["a/**"], "forbid": ["a/k"],
+                              "sources": ["trailer", "task-file"],
+                              "trailer_scope": ["a/b/**"], "title": "The title",
+                              "file": TASK, "file_blob": blob, "budget": {"max_files": 3},
+                              "risk": "high"}
+    assert task.scopes() == [("a/**",), ("a/b/**",)]
+    assert task.id_source == "task-file" and task.declared and task.meets_require_task
+    assert (task.tools_used, task.approved_by) == (("pytest",), ("A <a@x>",))
+    plain = _resolve(repo, bases=[_snap(repo, repo.head())])
+    assert plain.to_dict() == {"id": "A", "scope": ["a/**"], "forbid": ["a/k"],
+                               "sources": ["task-file"], "title": "The title", "file": TASK,
+                               "file_blob": blob, "budget": {"max_files": 3}, "risk": "high"}
+    assert (plain.tools_used, plain.approved_by, plain.trailer_scope) == ((), (), ())
+
+
+def test_declare_model_from_file_env_and_trailer_in_that_order(repo: GitRepo) -> None:
+    _base(repo, task="id: A\nmodel: {weight: light, name: file-model}\n")
+    file_only = _resolve(repo)
+    assert file_only.model_dict() == {"weight": "light", "name": "file-model", "claimed": True,
+                                      "source": {"weight": "task-file", "name": "task-file"}}
+    env = {"AVORELO_MODEL_WEIGHT": " HEAVY ", "AVORELO_MODEL": " env-model "}
+    from_env = _resolve(repo, environ=env)
+    assert from_env.model_dict() == {
+        "weight": "heavy", "name": "env-model", "claimed": True,
+        "source": {"weight": "env:AVORELO_MODEL_WEIGHT", "name": "env:AVORELO_MODEL"}}
+    trailer = _resolve(repo, environ=env,
+                       declaration=_declaration(model="t-model", weight="standard"))
+    assert trailer.model_dict() == {
+        "weight": "standard", "name": "t-model", "claimed": True,
+        "source": {"weight": "trailer:Model-Weight", "name": "trailer:Model"}}
+    blank = _resolve(repo, environ={"AVORELO_MODEL_WEIGHT": " ", "AVORELO_MODEL": " "},
+                     declaration=_declaration())
+    assert blank.model_dict() == file_only.model_dict()
+    assert _bad(repo, environ={"AVORELO_MODEL_WEIGHT": "huge"}) == (
+        "AVORELO_MODEL_WEIGHT: 'huge' is not one of light, standard, heavy")
+
+
+def test_declare_model_dict_with_one_half_or_none(repo: GitRepo) -> None:
+    _base(repo, task="id: A\nmodel: {weight: heavy}\n")
+    assert _resolve(repo).model_dict() == {"weight": "heavy", "name": None, "claimed": True,
+                                           "source": {"weight": "task-file", "name": None}}
+    repo.write(TASK, "id: A\nmodel: {name: m}\n")
+    repo.add()
+    assert _resolve(repo).model_dict() == {"weight": None, "name": "m", "claimed": True,
+                                           "source": {"weight": None, "name": "task-file"}}
+    repo.write(TASK, "id: A\n")
+    repo.add()
+    assert _resolve(repo).model_dict() is None
+    assert _resolve(repo, environ={"AVORELO_MODEL": "e"}).model_dict() == {
+        "weight": None, "name": "e", "claimed": True,
+        "source": {"weight": None, "name": "env:AVORELO_MODEL"}}
+
+
+def test_declare_task_scope_trailer_pattern_is_checked(repo: GitRepo) -> None:
+    _base(repo)
+    assert _bad(repo, declaration=_declaration("A", scope=("a/**", "/abs"))) == (
+        "Task-Scope trailer: invalid pattern '/abs': absolute pattern; patterns are relative "
+        "to the repository root (drop the '/')")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "BUG (found writing the task/declare.py tests): schema.TASK_ID ends in '$', which also "
+    "matches before a final newline, so is_task_file takes '.avorelo/tasks/A\\n.yaml' for a "
+    "task file although no task can be named 'A\\n' (_check_id refuses it from every source "
+    "but --task); the engine then skips scope and forbid for that path, and a change of only "
+    "such files counts as planning"))
+def test_declare_a_task_file_name_ending_in_a_newline_is_an_ordinary_path(repo: GitRepo) -> None:
+    from avorelo_gate.task.declare import is_task_file
+
+    _base(repo, task="id: T-1\nscope: ['src/**']\n")
+    repo.write(".avorelo/tasks/A\n.yaml", "any content, out of scope\n")
+    repo.add()
+    result = _judge(repo)
+    assert [v[:2] for v in result["violations"]] == [("out-of-scope", ".avorelo/tasks/A\n.yaml")]
+    assert is_task_file(".avorelo/tasks/A\n.yaml") is False
+
+
+# -- proof/check.py: each requirement's status, detail and hint, exactly ----------------------
+# Real `prove` runs (a subprocess, as users run it) of small Python commands that write the
+# artifacts, then `check` in-process. Each case pins the whole proof entry and the violation,
+# so a mutant that swaps a status, garbles a detail or hint, or judges the wrong run is caught.
+J2 = '<testsuite><testcase name="a"/><testcase name="b"/></testsuite>'
+
+
+def _write_code(rel: str, text: str, edit: bool = False) -> str:
+    """Python for prove to run: write ``text`` to ``rel`` (and, with ``edit``, change a
+    tracked file while it runs)."""
+    code = (f"import os; os.makedirs(os.path.dirname({rel!r}) or '.', exist_ok=True); "
+            f"open({rel!r}, 'w').write({text!r})")
+    return code + ("; open('src/a.py', 'a').write('# late\\n')" if edit else "")
+
+
+def _proof_repo(repo: GitRepo, *reqs: str) -> None:
+    repo.write(TASK, "id: P-1\nscope: ['**']\nproof:\n" + "".join(f"  - {r}\n" for r in reqs))
+    repo.write(".gitignore", "reports/\n")
+    repo.write("src/a.py", "a = 1\n")
+    repo.add()
+    repo.commit("base")
+    repo.write("src/a.py", "a = 2\n")
+    repo.add()
+
+
+def _prove(repo: GitRepo, code: str, expect: int = 0, name: str = "tests") -> dict[str, Any]:
+    """Run ``code`` through prove; the record it left."""
+    import sys
+
+    from conftest import run_gate
+
+    proc = run_gate("prove", "--name", name, "--", sys.executable, "-c", code, cwd=repo.path)
+    assert proc.returncode == expect, (proc.stdout, proc.stderr)
+    where = repo.git("rev-parse", "--git-path", "avorelo").stdout.decode().strip()
+    latest = repo.path / where / "proof" / name / "latest.json"
+    record: dict[str, Any] = json.loads(latest.read_text())
+    return record
+
+
+def _rerun_hint(record: dict[str, Any]) -> str:
+    import shlex
+
+    command = shlex.join(record["argv"])
+    if len(command) > 160:   # the hint is one line: the record keeps the argv
+        command = (f"<the command in $(git rev-parse --git-path avorelo)/proof/"
+                   f"{record['name']}/latest.json>")
+    return f"avorelo-gate prove --name {record['name']} -- {command}"
+
+
+def _proofs(repo: GitRepo, *args: str) -> tuple[dict[str, Any], list[Any]]:
+    """check's proof entries (by requirement, without the spec) and violations."""
+    proc = run_main("check", "--format", "json", *args, cwd=repo.path)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == (0 if result["verdict"] == "pass" else 1), proc.stderr
+    entries = {p["requirement"]: {k: v for k, v in p.items() if k != "spec"}
+               for p in result["proof"]}
+    return entries, [(v["rule"], v["path"], v["message"], v["hint"])
+                     for v in result["violations"]]
+
+
+def _tree(repo: GitRepo, rev: str | None = None) -> str:
+    args = ("rev-parse", f"{rev}^{{tree}}") if rev else ("write-tree",)
+    return repo.git(*args).stdout.decode().strip()
+
+
+def _sha(repo: GitRepo, rel: str) -> str:
+    import hashlib
+
+    return hashlib.sha256((repo.path / rel).read_bytes()).hexdigest()
+
+
+def test_check_command_missing_in_a_clone_and_on_a_machine(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    hint = "run: avorelo-gate prove --name tests -- <the test command>"
+    entries, violations = _proofs(repo)
+    detail = "no `avorelo-gate prove --name tests` record in this clone"
+    assert entries == {"command:tests": {"requirement": "command:tests", "status": "missing",
+                                         "detail": detail}}
+    assert violations == [("proof-missing", None, f"command:tests: {detail}", hint)]
+    repo.commit("work")
+    entries, violations = _proofs(repo, "--commit", "HEAD")
+    detail = ("no `avorelo-gate prove --name tests` record on this machine (a check of "
+              "commits needs a prove run here, e.g. in the CI job)")
+    assert entries["command:tests"]["detail"] == detail
+    assert violations == [("proof-missing", None, f"command:tests: {detail}", hint)]
+
+
+def test_check_command_ok_failed_and_interrupted(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    ok = _prove(repo, "pass")
+    entries, violations = _proofs(repo)
+    assert entries == {"command:tests": {"requirement": "command:tests", "status": "ok",
+                                         "detail": f"exit 0 at {ok['finished']}",
+                                         "tree": _tree(repo)}}
+    assert violations == []
+    failed = _prove(repo, "raise SystemExit(3)", expect=3)
+    entries, violations = _proofs(repo)
+    detail = "the last run on this content exited 3"
+    assert entries["command:tests"] == {"requirement": "command:tests", "status": "failed",
+                                        "detail": detail, "tree": _tree(repo)}
+    assert violations == [("proof-failed", None, f"command:tests: {detail}",
+                           f"fix what fails, then run it again: {_rerun_hint(failed)}")]
+    # A run stopped by a signal: recorded as interrupted (exit code 0 or not).
+    where = repo.git("rev-parse", "--git-path", "avorelo").stdout.decode().strip()
+    latest = repo.path / where / "proof" / "tests" / "latest.json"
+    history = repo.path / where / "proof" / "tests" / "history" / f"{failed['run_id']}.json"
+    for path in (latest, history):
+        path.write_text(json.dumps(dict(failed, exit_code=0, interrupted=True)))
+    entries, violations = _proofs(repo)
+    assert entries["command:tests"]["detail"] == "the last run on this content was interrupted"
+    assert violations[0][:3] == ("proof-failed", None,
+                                 "command:tests: the last run on this content was interrupted")
+
+
+def test_check_command_changed_during_its_run_proves_nothing(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    moved = _prove(repo, "open('src/a.py', 'a').write('# late\\n')")
+    entries, violations = _proofs(repo)
+    detail = "content changed while tests ran (src/a.py): that run proves nothing"
+    assert entries["command:tests"] == {"requirement": "command:tests", "status": "stale",
+                                        "detail": detail, "tree": moved["tree"]}
+    assert violations == [("proof-stale", None, f"command:tests: {detail}",
+                           "run it again without editing meanwhile: " + _rerun_hint(moved))]
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_check_rerun_hint_names_a_command_of_160_characters_and_no_longer(repo: GitRepo,
+                                                                        extra: int) -> None:
+    import shlex
+    import sys
+
+    _proof_repo(repo, "command: tests")
+    stem = "raise SystemExit(3)#"
+    pad = 160 - len(shlex.join([sys.executable, "-c", stem]))
+    assert pad > 0
+    failed = _prove(repo, stem + "x" * (pad + extra), expect=3)
+    assert len(shlex.join(failed["argv"])) == 160 + extra
+    _, violations = _proofs(repo)
+    shown = (_rerun_hint(failed) if not extra else
+             "avorelo-gate prove --name tests -- <the command in $(git rev-parse --git-path "
+             "avorelo)/proof/tests/latest.json>")
+    assert violations[0][3] == f"fix what fails, then run it again: {shown}"
+
+
+def test_check_stale_command_in_each_mode_and_the_exact_older_run(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    first = _prove(repo, "pass")
+    repo.write("src/a.py", "a = 3\n")
+    repo.add()
+    entries, violations = _proofs(repo)
+    again = _rerun_hint(first)
+    assert entries["command:tests"] == {
+        "requirement": "command:tests", "status": "stale",
+        "detail": "tests ran before src/a.py was edited", "tree": first["tree"],
+        "stale_paths": ["src/a.py"]}
+    assert violations == [("proof-stale", None, "command:tests: tests ran before src/a.py "
+                           "was edited", f"run it again on this content: {again} (prove runs "
+                           "on the working tree: stage what you commit first)")]
+    worktree = _proofs(repo, "--worktree")[1]
+    assert worktree[0][3] == f"run it again on this content: {again}"
+    second = _prove(repo, "pass")              # a newer run on a = 3
+    repo.write("src/a.py", "a = 2\n")          # back to what the first run saw
+    repo.add()
+    entries, violations = _proofs(repo)
+    assert violations == []
+    assert entries["command:tests"]["detail"] == f"exit 0 at {first['finished']}"
+    assert first["finished"] != second["finished"] and first["tree"] == _tree(repo)
+    repo.commit("work")
+    entries, violations = _proofs(repo, "--commit", "HEAD")
+    assert entries["command:tests"]["status"] == "ok"
+    repo.write("src/a.py", "a = 4\n")
+    repo.add()
+    repo.commit("more work")                  # no run saw a = 4; checked as a commit
+    entries, violations = _proofs(repo, "--commit", "HEAD")
+    assert violations == [("proof-stale", None, "command:tests: tests ran before src/a.py was "
+                           "edited", f"run it again on this content: {_rerun_hint(second)}")]
+    # an unstaged edit the run saw: the fix is to stage it
+    repo.write("src/a.py", "a = 5\n")
+    repo.write("src/b.py", "b\n")
+    repo.git("add", "src/b.py")
+    _prove(repo, "pass")
+    entries, violations = _proofs(repo)
+    assert violations == [("proof-stale", None, "command:tests: tests ran on the working "
+                           "tree, where src/a.py differs from what is staged",
+                           "stage what it ran on: git add -- src/a.py")]
+
+
+def test_check_stale_command_reverted_since_names_the_revert(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    run = _prove(repo, "pass")
+    repo.write("src/a.py", "a = 1\n")     # the base's content again
+    repo.add()
+    _, violations = _proofs(repo)
+    assert violations == [("proof-stale", None, "command:tests: tests ran on an edit of "
+                           "src/a.py that this change no longer has (reverted since)",
+                           f"run it again on this content: {_rerun_hint(run)} (prove runs on "
+                           "the working tree: stage what you commit first)")]
+
+
+def test_check_a_run_whose_tree_was_collected_is_stale(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    run = _prove(repo, "pass")
+    where = repo.git("rev-parse", "--git-path", "avorelo").stdout.decode().strip()
+    gone = dict(run, tree="1" * 40)
+    for path in (repo.path / where / "proof" / "tests" / "latest.json",
+                 repo.path / where / "proof" / "tests" / "history" / f"{run['run_id']}.json"):
+        path.write_text(json.dumps(gone))
+    entries, violations = _proofs(repo)
+    detail = ("tests ran on other content: its content left the object database (git gc), "
+              "so it cannot be compared")
+    assert entries["command:tests"] == {"requirement": "command:tests", "status": "stale",
+                                        "detail": detail, "tree": "1" * 40}
+    assert violations[0][:3] == ("proof-stale", None, f"command:tests: {detail}")
+
+
+def test_check_artifact_written_by_a_run_is_ok_and_outputs_stay_out_of_trees(
+        repo: GitRepo) -> None:
+    _proof_repo(repo, "junit: out/j.xml")      # not ignored: in the run's tree, not staged
+    run = _prove(repo, _write_code("out/j.xml", J2))
+    entries, violations = _proofs(repo)
+    assert violations == []
+    assert entries == {"junit:out/j.xml": {
+        "requirement": "junit:out/j.xml", "status": "ok",
+        "detail": f"written by tests at {run['finished']}",
+        "counts": {"tests": 2, "failures": 0, "errors": 0, "skipped": 0},
+        "sha256": _sha(repo, "out/j.xml"), "tree": run["tree"]}}
+
+
+def test_check_artifact_provenance_unknown_moved_and_stale(repo: GitRepo) -> None:
+    from avorelo_gate.proof.check import UNKNOWN_PROVENANCE
+
+    _proof_repo(repo, "junit: reports/j.xml")
+    repo.write("reports/j.xml", J2)            # written by hand: no run vouches for it
+    counts = {"tests": 2, "failures": 0, "errors": 0, "skipped": 0}
+    entries, violations = _proofs(repo)
+    sha = _sha(repo, "reports/j.xml")
+    hint = ("produce it through the gate: avorelo-gate prove --name tests -- <the command "
+            "that writes reports/j.xml>")
+    assert entries["junit:reports/j.xml"] == {"requirement": "junit:reports/j.xml",
+                                              "status": "stale", "detail": UNKNOWN_PROVENANCE,
+                                              "counts": counts, "sha256": sha}
+    assert violations == [("proof-stale", "reports/j.xml",
+                           f"junit:reports/j.xml: {UNKNOWN_PROVENANCE}", hint)]
+    repo.commit("work")
+    entries, violations = _proofs(repo, "--commit", "HEAD")
+    detail = (f"{UNKNOWN_PROVENANCE} on this machine (a check of commits needs a prove run "
+              "here, e.g. in the CI job, or committed: true)")
+    assert entries["junit:reports/j.xml"]["status"] == "missing"
+    assert violations == [("proof-missing", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           hint)]
+    repo.git("reset", "-q", "--soft", "HEAD~1")
+    moved = _prove(repo, _write_code("reports/j.xml", J2 + " ", edit=True))
+    entries, violations = _proofs(repo)
+    detail = "content changed while tests ran (src/a.py): that run proves nothing"
+    assert entries["junit:reports/j.xml"] == {
+        "requirement": "junit:reports/j.xml", "status": "stale", "detail": detail,
+        "counts": counts, "sha256": _sha(repo, "reports/j.xml"), "tree": moved["tree"]}
+    assert violations == [("proof-stale", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           "run it again without editing meanwhile: " + _rerun_hint(moved))]
+    repo.write("src/a.py", "a = 2\n")
+    run = _prove(repo, _write_code("reports/j.xml", J2 + "  "))
+    repo.write("src/a.py", "a = 5\n")
+    repo.add()
+    entries, violations = _proofs(repo)
+    assert entries["junit:reports/j.xml"] == {
+        "requirement": "junit:reports/j.xml", "status": "stale",
+        "detail": "tests ran before src/a.py was edited",
+        "sha256": _sha(repo, "reports/j.xml"), "tree": run["tree"],
+        "stale_paths": ["src/a.py"]}
+    assert violations == [("proof-stale", "reports/j.xml", "junit:reports/j.xml: tests ran "
+                           "before src/a.py was edited", f"run it again on this content: "
+                           f"{_rerun_hint(run)} (prove runs on the working tree: stage what "
+                           "you commit first)")]
+
+
+def test_check_self_supplied_artifact_hint_where_it_can_be_fixed(repo: GitRepo) -> None:
+    _proof_repo(repo, "junit: 'out/my j.xml'")
+    repo.write("out/my j.xml", J2)
+    repo.add()
+    detail = ("self-supplied: the artifact is part of the change being checked, so it cannot "
+              "be its own proof")
+    tail = (" and produce it with avorelo-gate prove, or declare committed: true if it is "
+            "meant to be committed")
+    entries, violations = _proofs(repo)
+    assert entries == {"junit:out/my j.xml": {"requirement": "junit:out/my j.xml",
+                                              "status": "invalid", "detail": detail}}
+    assert violations == [("proof-invalid", "out/my j.xml", f"junit:out/my j.xml: {detail}",
+                           "leave it out of the change (git rm --cached -- 'out/my j.xml')"
+                           + tail)]
+    repo.commit("work")
+    _, violations = _proofs(repo, "--commit", "HEAD")
+    assert violations == [("proof-invalid", "out/my j.xml", f"junit:out/my j.xml: {detail}",
+                           "take it out of the commit that added it (git rebase -i, then git "
+                           "rm --cached -- 'out/my j.xml' in that commit)" + tail)]
+
+
+def test_check_committed_artifact_read_from_the_checked_content(repo: GitRepo) -> None:
+    import os
+
+    _proof_repo(repo, "{junit: out/j.xml, committed: true}")
+    hint = "add out/j.xml to the change, or drop committed: true"
+    detail = "not in the content being checked (committed: true reads it from there)"
+    for args in ((), ("--worktree",)):
+        entries, violations = _proofs(repo, *args)
+        assert entries == {"junit:out/j.xml": {"requirement": "junit:out/j.xml",
+                                               "status": "missing", "detail": detail}}
+        assert violations == [("proof-missing", "out/j.xml", f"junit:out/j.xml: {detail}",
+                               hint)]
+    repo.write("out/j.xml", J2)
+    assert _proofs(repo)[0]["junit:out/j.xml"]["status"] == "missing"   # not staged
+    ok = {"requirement": "junit:out/j.xml", "status": "ok",
+          "detail": "committed; judged by its content",
+          "counts": {"tests": 2, "failures": 0, "errors": 0, "skipped": 0},
+          "sha256": _sha(repo, "out/j.xml")}
+    entries, violations = _proofs(repo, "--worktree")
+    assert violations == [] and entries["junit:out/j.xml"].pop("tree")
+    assert entries["junit:out/j.xml"] == ok       # the working tree's own tree, read from disk
+    repo.add()
+    entries, violations = _proofs(repo)
+    assert violations == [] and entries["junit:out/j.xml"] == dict(ok, tree=_tree(repo))
+    repo.write("out/j.xml", '<testsuite><testcase name="a"><failure/></testcase></testsuite>')
+    repo.add()
+    entries, violations = _proofs(repo)
+    assert entries["junit:out/j.xml"]["detail"] == "1 failed, 0 errored"
+    assert violations == [("proof-failed", "out/j.xml", "junit:out/j.xml: 1 failed, 0 errored",
+                           "make the tests pass, then run them again through avorelo-gate "
+                           "prove")]
+    repo.git("rm", "-q", "--cached", "out/j.xml")
+    os.remove(repo.path / "out/j.xml")
+    os.symlink("../src/a.py", repo.path / "out/j.xml")
+    repo.add()
+    entries, violations = _proofs(repo)
+    reason = "a symlink in the checked content; a committed artifact must be a regular file"
+    assert violations == [("proof-invalid", "out/j.xml", f"junit:out/j.xml: {reason}",
+                           "artifacts must be regular files inside the repository")]
+
+
+@pytest.mark.parametrize(("min_tests", "tests", "detail"), [
+    (None, 1, None),
+    (0, 1, None),                       # min_tests: 0 behaves as 1
+    (0, 0, "no test was executed (1 skipped): zero tests is not proof"),
+    (2, 2, None),
+    (3, 2, "2 test(s) executed, min_tests is 3"),
+    (2, 1, "1 test(s) executed, min_tests is 2"),
+])
+def test_check_junit_min_tests_on_both_sides(repo: GitRepo, min_tests: int | None, tests: int,
+                                             detail: str | None) -> None:
+    spec = "{junit: reports/j.xml" + (f", min_tests: {min_tests}" if min_tests is not None
+                                      else "") + "}"
+    _proof_repo(repo, spec)
+    cases = "".join(f'<testcase name="t{i}"/>' for i in range(tests))
+    skipped = '<testcase name="s"><skipped/></testcase>'
+    run = _prove(repo, _write_code("reports/j.xml", f"<testsuite>{cases}{skipped}</testsuite>"))
+    entries, violations = _proofs(repo)
+    counts = {"tests": tests, "failures": 0, "errors": 0, "skipped": 1}
+    entry = {"requirement": "junit:reports/j.xml", "counts": counts,
+             "sha256": _sha(repo, "reports/j.xml")}
+    if detail is None:
+        assert entries["junit:reports/j.xml"] == dict(
+            entry, status="ok", detail=f"written by tests at {run['finished']}",
+            tree=run["tree"])
+        assert violations == []
+    else:
+        assert entries["junit:reports/j.xml"] == dict(entry, status="failed", detail=detail)
+        assert violations == [("proof-failed", "reports/j.xml",
+                               f"junit:reports/j.xml: {detail}",
+                               "make the tests pass, then run them again through "
+                               "avorelo-gate prove")]
+
+
+@pytest.mark.parametrize(("case", "detail", "counts"), [
+    ("<failure/>", "1 failed, 0 errored", {"failures": 1, "errors": 0}),
+    ("<error/>", "0 failed, 1 errored", {"failures": 0, "errors": 1}),
+])
+def test_check_junit_failures_and_errors(repo: GitRepo, case: str, detail: str,
+                                         counts: dict[str, int]) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    _prove(repo, _write_code("reports/j.xml", '<testsuite><testcase name="a"/>'
+                             f'<testcase name="b">{case}</testcase></testsuite>'))
+    entries, _ = _proofs(repo)
+    assert entries["junit:reports/j.xml"]["detail"] == detail
+    assert entries["junit:reports/j.xml"]["counts"] == {"tests": 2, **counts, "skipped": 0}
+
+
+def test_check_junit_flaky_shown_only_when_there_is_one(repo: GitRepo) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    _prove(repo, _write_code("reports/j.xml", '<testsuite><testcase name="a"><flakyFailure/>'
+                             '</testcase><testcase name="b"/></testsuite>'))
+    entries, violations = _proofs(repo)
+    assert entries["junit:reports/j.xml"]["counts"] == {
+        "tests": 2, "failures": 0, "errors": 0, "skipped": 0, "flaky": 1}
+    assert violations == []
+
+
+def test_check_junit_unusable_report(repo: GitRepo) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    _prove(repo, _write_code("reports/j.xml", "<html/>"))
+    entries, violations = _proofs(repo)
+    entry = entries["junit:reports/j.xml"]
+    assert entry["status"] == "invalid"
+    assert entry["detail"].startswith("not a usable JUnit report: ")
+    assert len(entry["detail"]) > len("not a usable JUnit report: ")
+    assert violations == [("proof-invalid", "reports/j.xml",
+                           f"junit:reports/j.xml: {entry['detail']}",
+                           "regenerate it with the test runner (e.g. pytest --junitxml=PATH)")]
+
+
+def test_check_log_and_file_requirements_exactly(repo: GitRepo) -> None:
+    _proof_repo(repo, "{log: reports/l.log, must_contain: [OK, DONE], must_not_contain: [FAIL]}",
+                "file: reports/f.bin")
+    code = _write_code("reports/l.log", "DONE\nFAIL\n") + "; " + _write_code("reports/f.bin", "")
+    _prove(repo, code)
+    entries, violations = _proofs(repo)
+    detail = "does not contain 'OK'; contains 'FAIL'"
+    assert entries["log:reports/l.log"] == {"requirement": "log:reports/l.log",
+                                            "status": "failed", "detail": detail,
+                                            "sha256": _sha(repo, "reports/l.log")}
+    assert entries["file:reports/f.bin"] == {"requirement": "file:reports/f.bin",
+                                             "status": "failed",
+                                             "detail": "the file is empty",
+                                             "sha256": _sha(repo, "reports/f.bin")}
+    assert violations == [
+        ("proof-failed", "reports/l.log", f"log:reports/l.log: {detail}",
+         "fix what the log reports and run the command again"),
+        ("proof-failed", "reports/f.bin", "file:reports/f.bin: the file is empty",
+         "run the command that writes it again")]
+    run = _prove(repo, _write_code("reports/l.log", "OK\nDONE\n") + "; "
+                 + _write_code("reports/f.bin", "x"))
+    entries, violations = _proofs(repo)
+    assert violations == []
+    assert entries["file:reports/f.bin"] == {"requirement": "file:reports/f.bin",
+                                             "status": "ok",
+                                             "detail": f"written by tests at {run['finished']}",
+                                             "sha256": _sha(repo, "reports/f.bin"),
+                                             "tree": run["tree"]}
+
+
+def test_check_unreadable_artifacts_missing_and_not_a_file(repo: GitRepo) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    entries, violations = _proofs(repo)
+    entry = entries["junit:reports/j.xml"]
+    assert entry["status"] == "missing" and entry["detail"]
+    assert violations == [("proof-missing", "reports/j.xml",
+                           f"junit:reports/j.xml: {entry['detail']}",
+                           "produce it: avorelo-gate prove --name tests -- <the command that "
+                           "writes reports/j.xml>")]
+    (repo.path / "reports" / "j.xml").mkdir(parents=True)
+    entries, violations = _proofs(repo)
+    entry = entries["junit:reports/j.xml"]
+    assert entry["status"] == "invalid" and entry["detail"]
+    assert violations == [("proof-invalid", "reports/j.xml",
+                           f"junit:reports/j.xml: {entry['detail']}",
+                           "artifacts must be regular files inside the repository")]
+
+
+def test_check_proof_owed_only_by_a_change_and_once_per_requirement(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests", "command: lint")
+    repo.git("reset", "-q", "--hard")
+    entries, violations = _proofs(repo)
+    assert (entries, violations) == ({}, [])
+    repo.write("src/a.py", "a = 9\n")
+    repo.add()
+    entries, violations = _proofs(repo)
+    assert list(entries) == ["command:tests", "command:lint"]
+    assert [v[2].split(":")[1] for v in violations] == ["tests", "lint"]
+
+
+def test_check_is_violation_for_exactly_its_requirement() -> None:
+    from avorelo_gate.proof.check import is_violation_for
+    from avorelo_gate.result import Violation
+
+    for rule in ("proof-missing", "proof-failed", "proof-stale", "proof-invalid"):
+        assert is_violation_for(Violation(rule, "command:tests: x"), "command:tests")
+        assert not is_violation_for(Violation(rule, "command:tests2: x"), "command:tests")
+        assert not is_violation_for(Violation(rule, "command:tests x"), "command:tests")
+    assert not is_violation_for(Violation("out-of-scope", "command:tests: x"), "command:tests")
+
+
+def test_engine_editing_a_policy_the_branch_added_is_a_policy_change_at_commit_and_in_ci(
+        repo: GitRepo) -> None:
+    """Adoption is adding the policy where the policy in force has none: a later commit that
+    edits the policy it added is a policy change, at the commit hooks (the policy in force is
+    the one just added) and in ci (the merge base's: none; the commit's status is M, not A)."""
+    from avorelo_gate.gate.engine import ADOPTION_NOTE
+
+    hint = ("change the policy in a change of its own, with --allow-policy-change (or "
+            "AVORELO_ALLOW_POLICY_CHANGE=1) set by a maintainer")
+    _base(repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write(POLICY, "require_task: false\n")
+    repo.add()
+    assert ADOPTION_NOTE in _judge(repo)["notes"]
+    repo.commit("adopt")
+    repo.write(POLICY, "require_task: false\nprotected: []\n")
+    repo.add()
+    changed = [("policy-changed", POLICY, "the policy is not part of any task", hint)]
+    assert _judge(repo)["violations"] == changed
+    edit = repo.commit("edit the new policy")
+    proc = run_main("ci", "--base", "main", "--format", "json", cwd=repo.path)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert [(v["rule"], v["path"], v["message"], v["hint"], v["commit"])
+            for v in result["violations"]] == [(*changed[0], edit)]
+    assert ADOPTION_NOTE in result["notes"]      # the range as a whole adds the policy
+
+
+def test_check_moved_detail_names_three_paths_at_most(repo: GitRepo) -> None:
+    _proof_repo(repo, "command: tests")
+    for name in ("b", "c", "d"):
+        repo.write(f"src/{name}.py", f"{name}\n")
+    repo.add()
+    two = _prove(repo, "[open(f'src/{n}.py', 'a').write('#') for n in 'ab']")
+    entries, _ = _proofs(repo)
+    assert entries["command:tests"]["detail"] == (
+        "content changed while tests ran (src/a.py, src/b.py): that run proves nothing")
+    assert entries["command:tests"]["tree"] == two["tree"]
+    _prove(repo, "[open(f'src/{n}.py', 'a').write('#') for n in 'abcd']")
+    entries, _ = _proofs(repo)
+    assert entries["command:tests"]["detail"] == ("content changed while tests ran (src/a.py, "
+                                                  "src/b.py, src/c.py): that run proves nothing")
+
+
+def test_check_proof_entries_carry_their_requirement_as_declared(repo: GitRepo) -> None:
+    _proof_repo(repo, "{junit: reports/j.xml, min_tests: 2}", "command: tests")
+    proc = run_main("check", "--format", "json", cwd=repo.path)
+    specs = [p["spec"] for p in json.loads(proc.stdout)["proof"]]
+    assert specs == [{"junit": "reports/j.xml", "min_tests": 2}, {"command": "tests"}]
+
+
+def test_check_junit_over_its_size_limit_is_invalid(repo: GitRepo) -> None:
+    from avorelo_gate.proof.junit import MAX_JUNIT_BYTES
+
+    _proof_repo(repo, "junit: reports/j.xml")
+    (repo.path / "reports").mkdir()
+    with open(repo.path / "reports" / "j.xml", "wb") as f:
+        f.truncate(MAX_JUNIT_BYTES + 1)
+    entries, violations = _proofs(repo)
+    detail = f"larger than {MAX_JUNIT_BYTES} bytes"
+    assert entries["junit:reports/j.xml"] == {"requirement": "junit:reports/j.xml",
+                                              "status": "invalid", "detail": detail,
+                                              "sha256": _sha(repo, "reports/j.xml")}
+    assert violations == [("proof-invalid", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           None)]
+
+
+def test_check_artifact_in_a_repository_without_a_working_tree_is_missing(
+        repo: GitRepo, tmp_path: Any) -> None:
+    _proof_repo(repo, "junit: reports/j.xml")
+    repo.commit("work")
+    bare = tmp_path / "bare.git"
+    repo.git("clone", "-q", "--bare", str(repo.path), str(bare))
+    entries, violations = _proofs(GitRepo(bare), "--commit", "HEAD")
+    detail = "no working tree to read it from"
+    assert entries["junit:reports/j.xml"] == {"requirement": "junit:reports/j.xml",
+                                              "status": "missing", "detail": detail}
+    assert violations == [("proof-missing", "reports/j.xml", f"junit:reports/j.xml: {detail}",
+                           "produce it: avorelo-gate prove --name tests -- <the command that "
+                           "writes reports/j.xml>")]
+
+
+def test_declare_without_an_id_only_task_yaml_is_the_task_file(repo: GitRepo) -> None:
+    """No id known: task.yaml, never a file under tasks/ (not even one named 'None')."""
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task.declare import find_task_file
+
+    _base(repo, task="scope: ['t/**']\n")
+    repo.write(".avorelo/tasks/None.yaml", "scope: ['n/**']\n")
+    repo.add()
+    found = find_task_file(_snap(repo), None)
+    assert found is not None and (found.path, dict(found.data)) == (TASK, {"scope": ["t/**"]})
+    task = _resolve(repo)
+    assert (task.id, task.file, task.scope) == (None, TASK, ("t/**",))
+    repo.write(TASK, "scope: [\n")      # unreadable: named by its path alone (no "where")
+    repo.add()
+    with pytest.raises(BadInputError) as e:
+        find_task_file(_snap(repo), None)
+    assert str(e.value).startswith(f"{TASK}:") and "(" not in str(e.value).split(":")[0]
+
+
+def test_engine_task_file_with_neither_id_nor_scope_warns_as_unnamed(repo: GitRepo) -> None:
+    _base(repo, None, "title: no id, no scope\n")
+    _stage(repo, "docs/a.md")
+    result = _judge(repo)
+    assert result["verdict"] == "pass"
+    assert result["warnings"] == [
+        "task (unnamed) declares no scope (.avorelo/task.yaml has no scope: key): every path "
+        "is in scope"]
+
+
+@pytest.mark.parametrize(("files", "lines", "rules"), [
+    (2, 1, []),                         # max_files: 2 allows 2 (2 lines of 3)
+    (3, 1, ["budget-files"]),           # and refuses 3
+    (1, 3, []),                         # max_lines: 3 allows 3
+    (1, 4, ["budget-lines"]),           # and refuses 4
+])
+def test_engine_task_budgets_on_both_sides(repo: GitRepo, files: int, lines: int,
+                                          rules: list[str]) -> None:
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nbudget: {max_files: 2, max_lines: 3}\n')
+    _stage(repo, *[f"src/{i}.py" for i in range(files)], lines=lines)
+    assert [v[0] for v in _judge(repo)["violations"]] == rules
+
+
+def test_engine_self_declared_task_without_an_id_is_named_unnamed(repo: GitRepo) -> None:
+    _base(repo, "require_task: false\n")
+    repo.write(TASK, 'scope: ["src/**"]\n')
+    _stage(repo, "src/a.py")
+    assert ("task (unnamed) is self-declared: .avorelo/task.yaml is not in the base, so the "
+            "change wrote its own rules") in _judge(repo)["notes"]
+
+
+def test_declare_context_and_tools_come_from_the_task_file(repo: GitRepo) -> None:
+    _base(repo, task="id: A\nscope: ['a/**']\ncontext: ['docs/a.md']\ntools: [pytest, ruff]\n")
+    task = _resolve(repo)
+    assert (task.context, task.tools) == (("docs/a.md",), ("pytest", "ruff"))
+    assert _resolve(repo, explicit_id="B").tools is None    # no file: no tool list

@@ -206,6 +206,17 @@ def c_tracer_file() -> str | None:
     return tracer.__file__ if hasattr(tracer, "CTracer") else None
 
 
+def light_start_env() -> dict[str, str]:
+    """What tells a child to measure with the light start (HOOK's ``light_start``): the C
+    tracer's file and the decision modules' path endings; nothing where there is no C
+    tracer (the child then starts coverage.py itself)."""
+    tracer = c_tracer_file()
+    if not tracer:
+        return {}
+    return {TRACER_VAR: tracer, FILES_VAR: os.pathsep.join(
+        os.sep + os.path.join("avorelo_gate", *rel.split("/")) for rel in decision_suffixes())}
+
+
 def unpack_arc(packed: int) -> tuple[int, int]:
     """One arc as the C tracer packs it: coverage/collector.py, ``Collector.flush_data``."""
     first, second = packed & 0xFFFFFFF, (packed >> 28) & 0xFFFFFFF
@@ -239,11 +250,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _write_pth(sorted(modules))
     os.environ[START_VAR] = str(CONFIG)
     os.environ[DATA_VAR] = str(run / ".coverage")
-    tracer = c_tracer_file()
-    if tracer:
-        os.environ[TRACER_VAR] = tracer
-        os.environ[FILES_VAR] = os.pathsep.join(
-            os.sep + os.path.join("avorelo_gate", *rel.split("/")) for rel in decision_suffixes())
+    os.environ.update(light_start_env())
     # This process runs the tests itself when xdist is off: the same finder, starting a
     # Coverage object this process saves before combining (an atexit save would come late).
     cov = coverage.Coverage(config_file=str(CONFIG))

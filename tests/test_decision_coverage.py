@@ -24,7 +24,7 @@ from subprocess_coverage import (
     c_tracer_file,
     child_source,
     decision_files,
-    decision_suffixes,
+    light_start_env,
     summary_line,
     unpack_arc,
     write_light_data,
@@ -39,13 +39,10 @@ def measured_run(repo: GitRepo, where: Path, args: list[str], light: bool) -> No
     env = {k: v for k, v in os.environ.items()
            if k not in {TRACER_VAR, FILES_VAR, "COVERAGE_PROCESS_START"}}
     env.update({START_VAR: str(CONFIG), DATA_VAR: str(where / ".coverage")})
-    tracer = c_tracer_file()
     if light:
-        assert tracer, "this coverage.py has no C tracer"
-        env[TRACER_VAR] = tracer
-        env[FILES_VAR] = os.pathsep.join(
-            os.sep + os.path.join("avorelo_gate", *rel.split("/"))
-            for rel in decision_suffixes())
+        light_env = light_start_env()
+        assert light_env, "this coverage.py has no C tracer"
+        env.update(light_env)
     code = (f"exec({child_source(sorted(decision_files()))!r}, "
             "{'__name__': 'decision_coverage_start'})\n"
             "from avorelo_gate.main import main\nraise SystemExit(main())\n")

@@ -154,9 +154,13 @@ def start_early(args: Sequence[str], environ: Mapping[str, str]) -> None:
 def cancel_early() -> None:
     while _EARLY:
         _, pending, objects = _EARLY.pop()
-        pending.cancel()
-        if objects is not None:
-            objects.cancel()
+        _stop(pending, objects)
+
+
+def _stop(pending: _Pending, objects: _Objects | None) -> None:
+    pending.cancel()
+    if objects is not None:
+        objects.cancel()
 
 
 def _start(repo: Repo, environ: Mapping[str, str] | None,
@@ -180,9 +184,7 @@ def _take_early(repo: Repo) -> tuple[_Pending, _Objects | None] | None:
         if found is None and early == repo:
             found = (pending, objects)
         else:
-            pending.cancel()
-            if objects is not None:
-                objects.cancel()
+            _stop(pending, objects)
     return found
 
 
@@ -203,6 +205,4 @@ def staged_read_ahead(repo: Repo, environ: Mapping[str, str] | None = None,
                             object_format=repo.object_format, toplevel=repo.toplevel,
                             head=repo.head, hooks=repo.hooks, pending=pending, objects=objects)
     finally:
-        pending.cancel()
-        if objects is not None:
-            objects.cancel()
+        _stop(pending, objects)

@@ -129,9 +129,17 @@ def kind(reason: str | None) -> str:
     return "unexplained"
 
 
+def reasons() -> dict[str, str]:
+    """Every survivor's reason: mutation/survivors.json, and survivors_*.json beside it (one
+    per person running mutants at the same time, so that their branches merge cleanly)."""
+    found: dict[str, str] = {}
+    for path in sorted(REASONS.parent.glob("survivors*.json")):
+        found.update(json.loads(path.read_text(encoding="utf-8")))
+    return found
+
+
 def write_report(times: dict[str, float]) -> None:
-    reasons: dict[str, str] = json.loads(REASONS.read_text(encoding="utf-8")) \
-        if REASONS.is_file() else {}
+    explained = reasons()
     rows, survivors = [], []
     for module in MODULES:
         path = archive_path(module)
@@ -145,7 +153,7 @@ def write_report(times: dict[str, float]) -> None:
             if counts["not checked"] else ""
         killed = counts["killed"] + counts["timeout"]
         left = {n: m for n, m in found.items() if m["status"] in NOT_KILLED}
-        kinds = Counter(kind(reasons.get(n)) for n in left)
+        kinds = Counter(kind(explained.get(n)) for n in left)
         rate = f"{100 * killed / tested:.1f}%" if tested else "-"
         now = killed + kinds["new test"]
         judged = tested - kinds["equivalent"]
@@ -173,7 +181,7 @@ def write_report(times: dict[str, float]) -> None:
            "it, the bug it shows (BUG: an xfail test), or UNEXPLAINED.", ""]
     for name, status, change in survivors:
         out.append(f"- `{name}` ({status}): `{change}`  \n  "
-                   f"{reasons.get(name, 'UNEXPLAINED')}")
+                   f"{explained.get(name, 'UNEXPLAINED')}")
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(out) + "\n", encoding="utf-8")
 

@@ -134,6 +134,12 @@ def request_task(repo: Repo, change: Change, req: CheckRequest, environ: Mapping
         active = read_active(repo)
         active_id = active.id if active else None
     bases = [Snapshot(repo, change.base_commit)] if change.base_commit else []
+    if req.mode == "commit" and not (req.task_id or req.task_file):
+        from avorelo_gate.gate.prefetch import PrefetchedRepo  # commits only: no hook needs it
+
+        if isinstance(repo, PrefetchedRepo):   # receipt verify: many commits, one memo
+            return repo.tasks.resolve(change.snapshot, environ=environ,
+                                      declaration=declaration, bases=bases, parent=None)
     return resolve_task(change.snapshot, explicit_id=req.task_id, explicit_file=req.task_file,
                         environ=environ, declaration=declaration, active_id=active_id,
                         bases=bases)

@@ -19,7 +19,8 @@ from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import zsplit
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.task import schema
-from avorelo_gate.task.policy import POLICY_PATH, TASK_PATH, TASKS_DIR
+from avorelo_gate.task.declare import TaskMemo
+from avorelo_gate.task.policy import AVORELO_DIR, POLICY_PATH, TASK_PATH, TASKS_DIR
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ class PrefetchedRepo(Repo):
     diffs: Mapping[str, list[RawEntry]] = field(default_factory=dict)  # against parent 1
     objects: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
     declarations: Mapping[str, TrailerDeclaration] = field(default_factory=dict)
+    # The commits' tasks, each distinct set of task inputs resolved once.
+    tasks: TaskMemo = field(default_factory=TaskMemo, compare=False)
 
     def resolve(self, rev: str, kind: str = "commit") -> str:
         known = self.commits.get(rev)
@@ -60,7 +63,7 @@ class PrefetchedRepo(Repo):
 
 
 def prefetch_commits(repo: Repo, commits: Sequence[str]) -> PrefetchedRepo:
-    """``repo`` with the answers for ``commits`` (full ids) read in four git processes."""
+    """``repo`` with the answers for ``commits`` (full ids) read in five git processes."""
     shas = list(dict.fromkeys(commits))
     try:
         return _prefetch(repo, shas) if shas else _prefetched(repo)
@@ -79,7 +82,7 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
     found = [c for c in shas if c in known]
     diffs = repo.diff_commits([(c, known[c][1][0] if known[c][1] else None) for c in found])
     declarations = _declarations(repo, found)
-    wanted: list[str] = []
+    wanted: list[tuple[str, str]] = []
     for c in found:
         parents = known[c][1]
         declared = declarations.get(c)
@@ -87,12 +90,12 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
         # The task file at the commit, and at its parent, whose version narrows it
         # (task/declare.py resolve_task's bases).
         for rev in (c, *parents[:1]):
-            wanted.append(f"{rev}:{TASK_PATH}")
+            wanted.append((rev, TASK_PATH))
             if task_id and schema.TASK_ID.match(task_id):
-                wanted.append(f"{rev}:{TASKS_DIR}/{task_id}.yaml")
+                wanted.append((rev, f"{TASKS_DIR}/{task_id}.yaml"))
         # The policy in force is the parent's; a root commit's is its own (engine.load_policy).
-        wanted.append(f"{parents[0] if parents else c}:{POLICY_PATH}")
-    objects = repo.cat_objects(list(dict.fromkeys(wanted)))
+        wanted.append((parents[0] if parents else c, POLICY_PATH))
+    objects = repo.cat_at_revs(list(dict.fromkeys(wanted)), AVORELO_DIR)
     return _prefetched(repo, commits=known, diffs=diffs, objects=objects,
                        declarations=declarations)
 

@@ -177,6 +177,32 @@ class Objects(RepoBase):
         return parse_batch(out, names)
 
     # -- many commits at once (pre-push, ci) ---------------------------------------------
+    def cat_at_revs(self, pairs: Sequence[tuple[str, str]],
+                    directory: str) -> dict[str, tuple[str, bytes] | None]:
+        """``cat_objects`` of ``REV:PATH`` for each (rev, path), every path under
+        ``directory``, reading each distinct version of the directory once.
+
+        Why: a range's commits nearly all share one version of ``.avorelo/``, and
+        ``cat-file --batch`` walks and inflates it again for every name (on 1,000 commits
+        with the gate's files loose, 0.37 s against git's own 0.08 s listing of the range).
+        Here one ``--batch-check`` finds each rev's directory (a tree, or not there), and
+        one ``--batch`` reads ``TREE:REST`` once per distinct tree. The answer is the one
+        ``REV:PATH`` gets: git walks the same entries, and where the directory is not a
+        tree (missing, a file, a symlink, a submodule) it finds no path below it."""
+        prefix = directory + "/"
+        if any(not path.startswith(prefix) for _, path in pairs):
+            raise ValueError(f"cat_at_revs: every path must be under {directory}/")
+        revs = list(dict.fromkeys(rev for rev, _ in pairs))
+        trees = self.object_types([f"{rev}:{directory}" for rev in revs])
+        inside: dict[tuple[str, str], str] = {}
+        for rev, path in pairs:
+            tree = trees[f"{rev}:{directory}"]
+            if tree is not None and tree[1] == "tree":
+                inside[(rev, path)] = f"{tree[0]}:{path[len(prefix):]}"
+        found = self.cat_objects(list(dict.fromkeys(inside.values())))
+        return {f"{rev}:{path}": found[inside[(rev, path)]] if (rev, path) in inside else None
+                for rev, path in pairs}
+
     def object_types(self, names: Sequence[str]) -> dict[str, tuple[str, str] | None]:
         """name -> (object id, type) through one ``cat-file --batch-check``; None when there
         is no such object. A name may be an expression: ``<id>^{commit}`` peels tags."""

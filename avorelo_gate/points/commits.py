@@ -26,8 +26,8 @@ from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.receipts.credit import credit_from_receipts
 from avorelo_gate.result import CheckResult, TouchedFile, Violation
 from avorelo_gate.task import schema
-from avorelo_gate.task.declare import ResolvedTask, resolve_task
-from avorelo_gate.task.policy import TASK_PATH, TASKS_DIR, Policy
+from avorelo_gate.task.declare import ResolvedTask, TaskMemo, task_file_candidates
+from avorelo_gate.task.policy import AVORELO_DIR, Policy
 from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declaration_from
 
 # What the person running the push or the CI job declares; a commit declares its own.
@@ -107,11 +107,13 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         # os.environ decodes every key on each pass; each commit reads it several times.
         environ = dict(environ)
         declared_here = own_environ(environ)
+        # Commits with the same task inputs share one resolution (declare.TaskMemo).
+        memo = TaskMemo()
         tasks = {}
         for c in commits:
             *point, parent = [snapshots[rev] if rev else None for rev in bases[c.sha]]
             tasks[c.sha] = _resolve(c, snapshots[c.sha], declarations.get(c.sha),
-                                    declared_here, point, parent)
+                                    declared_here, point, parent, memo)
     finally:
         entries = InBackground.merged(diffs)
     results = []
@@ -159,13 +161,15 @@ def _prefetch_task_files(repo: Repo, commits: Sequence[Commit],
     read in one batch (the same candidates: declare.find_task_file asks for no others)."""
     wanted: dict[str, list[str]] = {}
     for c in commits:
-        paths = [TASK_PATH]
         declared = declarations.get(c.sha)
-        if declared and declared.task_id and schema.TASK_ID.match(declared.task_id):
-            paths.append(f"{TASKS_DIR}/{declared.task_id}.yaml")
+        task_id = declared.task_id if declared else None
+        # An id that is not one is refused by resolve_task before it reads anything.
+        paths = task_file_candidates(task_id if task_id and schema.TASK_ID.match(task_id)
+                                     else None)
         for rev in (c.sha, *(b for b in bases[c.sha] if b)):
             wanted[rev] = list(dict.fromkeys([*wanted.get(rev, []), *paths]))
-    found = repo.cat_objects([f"{rev}:{p}" for rev, paths in wanted.items() for p in paths])
+    found = repo.cat_at_revs([(rev, p) for rev, paths in wanted.items() for p in paths],
+                             AVORELO_DIR)
     return {rev: PrefetchedSnapshot(repo, rev, {p: found[f"{rev}:{p}"] for p in paths})
             for rev, paths in wanted.items()}
 
@@ -226,11 +230,11 @@ class InBackground:
 
 def _resolve(commit: Commit, snapshot: Snapshot, declaration: TrailerDeclaration | None,
              environ: Mapping[str, str], bases: Sequence[Snapshot | None],
-             parent: Snapshot | None) -> ResolvedTask:
+             parent: Snapshot | None, memo: TaskMemo) -> ResolvedTask:
     """``environ`` without the shell's declarations (``own_environ``)."""
     try:
-        return resolve_task(snapshot, environ=environ,
-                            declaration=declaration, bases=bases, parent=parent)
+        return memo.resolve(snapshot, environ=environ, declaration=declaration, bases=bases,
+                            parent=parent)
     except BadInputError as e:
         raise BadInputError(f"commit {commit.sha[:12]}: {e}") from e
 

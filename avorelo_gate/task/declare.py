@@ -156,12 +156,17 @@ def is_task_file(path: str) -> bool:
     return bool(schema.TASK_ID.match(path[len(prefix):-len(".yaml")]))
 
 
+def task_file_candidates(task_id: str | None) -> list[str]:
+    """Every path ``find_task_file`` reads for ``task_id``, in the order it tries them."""
+    return [TASK_PATH] if task_id is None else [f"{TASKS_DIR}/{task_id}.yaml", TASK_PATH]
+
+
 def find_task_file(snapshot: Snapshot, task_id: str | None,
                    where: str | None = None) -> TaskFile | None:
     """The task file for ``task_id`` in the snapshot: ``tasks/<ID>.yaml``, else ``task.yaml``
     when it is that task's (its ``id`` is ``task_id`` or absent); with no id, ``task.yaml``.
     ``where`` names the snapshot in errors (a base version: "at <commit>")."""
-    candidates = [TASK_PATH] if task_id is None else [f"{TASKS_DIR}/{task_id}.yaml", TASK_PATH]
+    candidates = task_file_candidates(task_id)
     found = snapshot.read(candidates)
     for path in candidates:
         if path in found:
@@ -294,3 +299,52 @@ def resolve_task(snapshot: Snapshot, *, explicit_id: str | None = None,
         file_blob=tf.blob if tf else None, id_source=id_source,
         file_scopes=restrict.scopes, self_declared=self_declared, narrowed_by=narrowed_by,
         missing_file=missing)
+
+
+class TaskMemo:
+    """``resolve_task`` for many commits of one command, once per distinct set of inputs: a
+    range that keeps one task file is resolved once, not per commit (``ci``, pre-push,
+    ``receipt verify``).
+
+    The key is everything ``resolve_task`` reads when no ``--task``, ``--task-file`` or
+    active task is given: the declaration (the commit's trailers), the three environment
+    variables it reads, and the task file's candidates (``task_file_candidates``) at the
+    commit and at each earlier snapshot, by blob id, which names their bytes. Of a snapshot
+    it reads nothing else but its label, written into ``narrowed_by`` for a version that
+    differs from the commit's (and into errors, which are raised, never kept): an earlier
+    snapshot whose candidates differ from the commit's is in the key with its label.
+    tests/test_shared_work.py holds each commit to the task it gets alone."""
+
+    def __init__(self) -> None:
+        self._resolved: dict[object, ResolvedTask] = {}
+
+    def resolve(self, snapshot: Snapshot, *, environ: Mapping[str, str],
+                declaration: TrailerDeclaration | None, bases: Sequence[Snapshot | None],
+                parent: Snapshot | None) -> ResolvedTask:
+        task_id = _env(environ, "AVORELO_TASK") or (declaration.task_id if declaration
+                                                    else None)
+        # An id that is not one is refused by resolve_task before it reads a file.
+        paths = task_file_candidates(task_id if task_id and schema.TASK_ID.match(task_id)
+                                     else None)
+        own = _blobs(snapshot, paths)
+        versions = []
+        for earlier in (*bases, parent) if parent else bases:
+            blobs = None if earlier is None else _blobs(earlier, paths)
+            versions.append((blobs, earlier.label if earlier is not None and blobs != own
+                             else None))
+        key = (declaration, *(_env(environ, k) for k in MEMO_ENVIRON), own, tuple(versions))
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = resolve_task(
+                snapshot, environ=environ, declaration=declaration, bases=bases,
+                parent=parent)
+        return found
+
+
+# Every environment variable resolve_task reads (through _env).
+MEMO_ENVIRON = ("AVORELO_TASK", "AVORELO_MODEL_WEIGHT", "AVORELO_MODEL")
+
+
+def _blobs(snapshot: Snapshot, paths: Sequence[str]) -> tuple[str | None, ...]:
+    found = snapshot.read(paths)
+    return tuple(found[p][0] if p in found else None for p in paths)

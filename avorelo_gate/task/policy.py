@@ -10,9 +10,10 @@ TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
     from typing import Any
 
-POLICY_PATH = ".avorelo/policy.yaml"
-TASK_PATH = ".avorelo/task.yaml"
-TASKS_DIR = ".avorelo/tasks"
+AVORELO_DIR = ".avorelo"   # every file the gate reads from a commit is under it
+POLICY_PATH = f"{AVORELO_DIR}/policy.yaml"
+TASK_PATH = f"{AVORELO_DIR}/task.yaml"
+TASKS_DIR = f"{AVORELO_DIR}/tasks"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,145 @@
+"""Work shared across the commits of a range (issue 14) gives each commit the answer it gets
+alone.
+
+``ci`` and pre-push resolve a task once for every commit with the same task inputs
+(points/commits.py ``_task_inputs``), and read each distinct version of ``.avorelo/`` once
+(git/objects.py ``cat_at_revs``). These tests hold both to the plain path: each commit's task
+resolved on its own from plain snapshots, and each file read by its own ``REV:PATH``.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from conftest import GitRepo
+from inproc import run_main
+
+from avorelo_gate.git.repo import open_repo
+from avorelo_gate.receipts import verify as receipt_verify
+from avorelo_gate.git.snapshot import Snapshot
+from avorelo_gate.task.declare import resolve_task
+from avorelo_gate.task.trailers import commit_trailers, declaration_from
+
+POLICY = 'version: 1\nrequire_task: true\n'
+WIDE = 'id: T-1\nscope: ["src/**"]\n'
+NARROW = 'id: T-1\nscope: ["src/a/**"]\n'
+
+
+def _range(make_repo) -> tuple[GitRepo, str, list[str]]:  # type: ignore[no-untyped-def]
+    """A branch whose task file goes narrow, wide, narrow again, with commits between that
+    keep it: equal own versions with different parents' versions (whose labels the task
+    names), and equal task inputs that may share one resolution."""
+    repo: GitRepo = make_repo("shared")
+    repo.write(".avorelo/policy.yaml", POLICY)
+    repo.write(".avorelo/task.yaml", WIDE)
+    repo.write("src/a/x.py", "x = 0\n")
+    repo.add()
+    base = repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    shas = []
+    for path, content, message in (
+            (".avorelo/task.yaml", NARROW, "narrow the task\n\nTask: T-1"),
+            ("src/a/x.py", "x = 1\n", "work\n\nTask: T-1"),
+            (".avorelo/task.yaml", WIDE, "widen it back\n\nTask: T-1"),
+            (".avorelo/task.yaml", NARROW, "narrow it again\n\nTask: T-1"),
+            ("src/a/x.py", "x = 2\n", "more work\n\nTask: T-1"),
+            ("src/b/y.py", "y = 1\n", "outside the narrowed scope\n\nTask: T-1"),
+            ("src/a/z.py", "z = 1\n", "a trailer scope\n\nTask: T-1\nTask-Scope: src/a/z.py"),
+            ("src/a/w.py", "w = 1\n", "no task named"),
+            ("src/a/v.py", "v = 1\n", "more work\n\nTask: T-1")):
+        repo.write(path, content)
+        repo.add()
+        shas.append(repo.commit(message))
+    return repo, base, shas
+
+
+def test_each_commit_in_ci_gets_the_task_it_gets_alone(make_repo) -> None:  # type: ignore[no-untyped-def]
+    repo, base, shas = _range(make_repo)
+    proc = repo.gate("ci", "--base", "main", "--head", "feature", "--format", "json")
+    assert proc.returncode == 1, proc.stderr   # src/b/y.py is outside the narrowed task
+    report = json.loads(proc.stdout)
+    by_commit = {c["range"]["head"]: c for c in report["commits"]}
+    assert list(by_commit) == shas
+
+    git = open_repo(str(repo.path))
+    trailers = commit_trailers(git, shas)
+    parent = base
+    for sha in shas:
+        alone = resolve_task(Snapshot(git, sha), environ={},
+                             declaration=declaration_from(trailers[sha], source=sha),
+                             bases=[Snapshot(git, base)], parent=Snapshot(git, parent))
+        assert by_commit[sha]["task"] == (alone.to_dict() if alone.declared else None), sha
+        parent = sha
+    # The shared resolutions did not blur the labels: the two "narrow" commits name their
+    # own parents, the commits that keep the narrow file name only the base.
+    narrowed = [by_commit[s]["task"]["narrowed_by"] for s in (shas[0], shas[3], shas[4])]
+    assert narrowed == [[f".avorelo/task.yaml at {base[:12]}"] * 2,
+                        [f".avorelo/task.yaml at {base[:12]}",
+                         f".avorelo/task.yaml at {shas[2][:12]}"],
+                        [f".avorelo/task.yaml at {base[:12]}"]]
+    assert {(v["rule"], v["path"]) for v in by_commit[shas[5]]["violations"]} == {
+        ("out-of-scope", "src/b/y.py")}
+
+
+def test_cat_at_revs_answers_as_each_name_alone(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """Every shape ``.avorelo`` can take at a commit: a tree, missing, a file, a symlink and
+    a submodule entry pointing at a commit that is in the repository (whose tree has the
+    files: git's own ``REV:PATH`` does not walk into it, and neither may the shortcut)."""
+    repo, base, shas = _range(make_repo)
+    revs = [base, *shas]
+    repo.git("switch", "-q", "--orphan", "odd")
+    repo.write(".avorelo", "not a directory\n")
+    repo.git("add", ".avorelo")
+    revs.append(repo.commit("a file named .avorelo"))
+    repo.git("rm", "-q", "--cached", ".avorelo")
+    blob = repo.git("hash-object", "-w", "--stdin", input=b"tasks").stdout.decode().strip()
+    repo.git("update-index", "--add", "--cacheinfo", f"120000,{blob},.avorelo")
+    revs.append(repo.commit("a symlink named .avorelo"))
+    repo.git("rm", "-q", "--cached", ".avorelo")
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{shas[0]},.avorelo")
+    revs.append(repo.commit("a submodule named .avorelo, at a commit that is here"))
+    repo.git("rm", "-q", "--cached", ".avorelo")
+    repo.write("other.txt", "no .avorelo at all\n")
+    repo.git("add", "other.txt")
+    revs.append(repo.commit("no .avorelo"))
+
+    git = open_repo(str(repo.path))
+    paths = [".avorelo/task.yaml", ".avorelo/policy.yaml", ".avorelo/tasks/T-1.yaml",
+             ".avorelo/.avorelo/task.yaml"]
+    pairs = [(rev, path) for rev in revs for path in paths]
+    shared = git.cat_at_revs(pairs, ".avorelo")
+    alone = {f"{rev}:{path}": git.cat_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
+             for rev, path in pairs}
+    assert shared == alone
+    # Both shapes of answer occur, so the comparison is not of two empty maps.
+    assert sum(v is not None for v in shared.values()) == 2 * (1 + len(shas))
+    assert all(shared[f"{rev}:.avorelo/task.yaml"] is None for rev in revs[-4:])
+
+
+def test_receipt_verify_shares_tasks_only_between_equal_inputs(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """``receipt verify`` of a range (one task resolution per distinct inputs) gives each
+    receipt the verdict it gets without any sharing. Receipts recorded under different
+    environments (a task or model named by the shell, replayed from the receipt) must not
+    share a task with receipts recorded without them, or one would be judged by the other's
+    model and come out invalid."""
+    repo, base, shas = _range(make_repo)
+    recorded_under = [{}, {"AVORELO_MODEL": "claude-opus-4"}, {},
+                      {"AVORELO_TASK": "T-1"}, {"AVORELO_MODEL_WEIGHT": "light"}, {}, {},
+                      {"AVORELO_TASK": "T-1"}, {}]
+    for sha, env in zip(shas, recorded_under, strict=True):
+        proc = run_main("receipt", "record", sha, cwd=repo.path, env=env)
+        assert proc.returncode == 0, proc.stderr
+    # One receipt edited: both paths must find it.
+    note = json.loads(repo.git("notes", "--ref=avorelo", "show", shas[4]).stdout)
+    note["predicate"]["task"]["scope"] = ["**"]
+    repo.git("notes", "--ref=avorelo", "add", "-f", "-m", json.dumps(note), shas[4])
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AVORELO_")}
+    plain = open_repo(str(repo.path), environ)
+    shared = [v.to_dict() for v in receipt_verify.verify_commits(plain, shas, environ)]
+    monkeypatch.setattr(receipt_verify, "prefetch_commits", lambda repo, commits: repo)
+    alone = [v.to_dict() for v in receipt_verify.verify_commits(plain, shas, environ)]
+    assert shared == alone
+    assert [v["status"] for v in shared] == ["valid"] * 4 + ["invalid"] + ["valid"] * 4

@@ -16,8 +16,8 @@ from conftest import GitRepo
 from inproc import run_main
 
 from avorelo_gate.git.repo import open_repo
-from avorelo_gate.receipts import verify as receipt_verify
 from avorelo_gate.git.snapshot import Snapshot
+from avorelo_gate.receipts import verify as receipt_verify
 from avorelo_gate.task.declare import resolve_task
 from avorelo_gate.task.trailers import commit_trailers, declaration_from
 
@@ -124,7 +124,7 @@ def test_receipt_verify_shares_tasks_only_between_equal_inputs(
     environments (a task or model named by the shell, replayed from the receipt) must not
     share a task with receipts recorded without them, or one would be judged by the other's
     model and come out invalid."""
-    repo, base, shas = _range(make_repo)
+    repo, _, shas = _range(make_repo)
     recorded_under = [{}, {"AVORELO_MODEL": "claude-opus-4"}, {},
                       {"AVORELO_TASK": "T-1"}, {"AVORELO_MODEL_WEIGHT": "light"}, {}, {},
                       {"AVORELO_TASK": "T-1"}, {}]
@@ -143,3 +143,24 @@ def test_receipt_verify_shares_tasks_only_between_equal_inputs(
     alone = [v.to_dict() for v in receipt_verify.verify_commits(plain, shas, environ)]
     assert shared == alone
     assert [v["status"] for v in shared] == ["valid"] * 4 + ["invalid"] + ["valid"] * 4
+
+
+def test_equal_bad_trailers_are_each_commits_own_violation(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """Commits with the same trailers share one parsed declaration; an error is not shared:
+    each commit's names that commit."""
+    repo, _, shas = _range(make_repo)
+    bad = "two tasks\n\nTask: T-1\nTask: T-2"
+    made = []
+    for name in ("src/a/p.py", "src/a/q.py"):
+        repo.write(name, "p = 1\n")
+        repo.add()
+        made.append(repo.commit(bad))
+    proc = repo.gate("ci", "--base", "main", "--head", "feature", "--format", "json")
+    assert proc.returncode == 1, proc.stderr
+    by_commit = {c["range"]["head"]: c for c in json.loads(proc.stdout)["commits"]}
+    for sha in made:
+        assert [(v["rule"], v["message"]) for v in by_commit[sha]["violations"]
+                if v["rule"] == "trailer-invalid"] == [
+            ("trailer-invalid", f"commit {sha[:12]}: conflicting Task trailers: 'T-1', 'T-2'")]
+    # The commits before them, whose trailers parse, are judged as before.
+    assert by_commit[shas[1]]["violations"] == []

@@ -103,19 +103,15 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
 def _declarations(repo: Repo, commits: Sequence[str]) -> dict[str, TrailerDeclaration]:
     """The commits whose trailers parse; the others are left to the single path, which then
     raises exactly the error it always raised."""
-    from avorelo_gate.task.trailers import commit_trailers, declaration_from
+    from avorelo_gate.task.trailers import commit_trailers, declarations_of
 
     try:
         trailers = commit_trailers(repo, commits)
     except BadInputError:
         return {}
-    good = {}
-    for c in commits:
-        try:
-            good[c] = declaration_from(trailers[c], source=f"commit {c[:12]} message")
-        except BadInputError:
-            continue
-    return good
+    return {c: found for c, found in declarations_of(
+        trailers, lambda c: f"commit {c[:12]} message").items()
+        if not isinstance(found, BadInputError)}
 
 
 def _prefetched(repo: Repo, commits: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,

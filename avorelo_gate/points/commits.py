@@ -28,7 +28,7 @@ from avorelo_gate.result import CheckResult, TouchedFile, Violation
 from avorelo_gate.task import schema
 from avorelo_gate.task.declare import ResolvedTask, TaskMemo, task_file_candidates
 from avorelo_gate.task.policy import AVORELO_DIR, Policy
-from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declaration_from
+from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declarations_of
 
 # What the person running the push or the CI job declares; a commit declares its own.
 SHELL_DECLARATIONS = ("AVORELO_TASK", "AVORELO_MODEL", "AVORELO_MODEL_WEIGHT")
@@ -58,6 +58,8 @@ class PrefetchedSnapshot(Snapshot):
 
     def read(self, paths: Iterable[str]) -> dict[str, tuple[str, bytes]]:
         wanted = list(dict.fromkeys(paths))
+        if all(p in self.cache for p in wanted):   # every commit's task files: read ahead
+            return {p: held for p in wanted if (held := self.cache[p]) is not None}
         found = super().read([p for p in wanted if p not in self.cache])
         for p in wanted:
             cached = self.cache.get(p)
@@ -134,13 +136,13 @@ def _declarations(repo: Repo, commits: Sequence[Commit]) -> \
     trailers = commit_trailers(repo, [c.sha for c in commits])
     good: dict[str, TrailerDeclaration] = {}
     bad: dict[str, Violation] = {}
-    for c in commits:
-        try:
-            good[c.sha] = declaration_from(trailers[c.sha], source=f"commit {c.sha[:12]}")
-        except BadInputError as e:
-            bad[c.sha] = Violation("trailer-invalid", str(e), None,
-                                   "reword the commit (git rebase -i, reword) so each trailer "
-                                   "has one valid value", commit=c.sha)
+    for sha, found in declarations_of(trailers, lambda c: f"commit {c[:12]}").items():
+        if isinstance(found, BadInputError):
+            bad[sha] = Violation("trailer-invalid", str(found), None,
+                                 "reword the commit (git rebase -i, reword) so each trailer "
+                                 "has one valid value", commit=sha)
+        else:
+            good[sha] = found
     return good, bad
 
 

@@ -50,6 +50,8 @@ def clean_text(obj: Any) -> Any:
     them as surrogates) is written in its escaped display form; ``paths_sha256`` still covers
     its real bytes."""
     if isinstance(obj, str):
+        if obj.isascii():   # nearly every string; encoding one to UTF-8 cannot fail
+            return obj
         try:
             obj.encode("utf-8")
         except UnicodeEncodeError:

@@ -229,6 +229,7 @@ def _utf8(text: str) -> bytes:
 
 
 _COMPILED: dict[tuple[str, ...], Matcher] = {}
+_FOLDED: dict[tuple[str, ...], FoldedMatcher] = {}
 MAX_COMPILED = 256
 
 
@@ -354,7 +355,14 @@ class FoldedMatcher:
     @classmethod
     def compile(cls, patterns: Iterable[str]) -> FoldedMatcher:
         pats = tuple(patterns)
-        return cls(Matcher.compile(pats), Matcher.compile(fold_path(p) for p in pats))
+        # Immutable, as Matcher is: one per pattern list serves every commit of a range.
+        found = _FOLDED.get(pats)
+        if found is None:
+            if len(_FOLDED) >= MAX_COMPILED:
+                _FOLDED.clear()
+            found = _FOLDED[pats] = cls(Matcher.compile(pats),
+                                        Matcher.compile(fold_path(p) for p in pats))
+        return found
 
     def match(self, path: str) -> bool:
         if not self.exact:

@@ -173,8 +173,15 @@ def commit_trailers(repo: Repo, commits: Sequence[str]) -> dict[str, tuple[Trail
         found = {c: _parse_isolated(repo.git.env, comment, msg)
                  for c, msg in _log(repo, ids, "%B").items()}
     else:
-        found = {c: tuple(_split_trailer(ln, "\x1d") for ln in body.split("\n") if ln)
-                 for c, body in _log(repo, ids, _LOG_TRAILERS).items()}
+        # A branch's commits mostly carry the same few trailer blocks: each parsed once.
+        parsed: dict[str, tuple[Trailer, ...]] = {}
+        found = {}
+        for c, body in _log(repo, ids, _LOG_TRAILERS).items():
+            trailers = parsed.get(body)
+            if trailers is None:
+                trailers = parsed[body] = tuple(_split_trailer(ln, "\x1d")
+                                                for ln in body.split("\n") if ln)
+            found[c] = trailers
     missing = [c for c in ids if c not in found]
     if missing:
         raise BadInputError(f"{missing[0]} is not a commit (a tag or tree id?)")
@@ -218,6 +225,26 @@ def _log(repo: Repo, ids: Sequence[str], fmt: str) -> dict[str, str]:
 
 
 # -- what our trailers declare ----------------------------------------------------------------
+def declarations_of(trailers: Mapping[str, tuple[Trailer, ...]],
+                    source: Callable[[str], str]) -> \
+        dict[str, TrailerDeclaration | BadInputError]:
+    """``declaration_from`` for each commit, ``source(commit)`` naming it in errors: commits
+    with the same trailers share one declaration, which names no commit; an error is made
+    for each commit that has it, so that it names that commit."""
+    made: dict[tuple[Trailer, ...], TrailerDeclaration] = {}
+    out: dict[str, TrailerDeclaration | BadInputError] = {}
+    for commit, theirs in trailers.items():
+        found = made.get(theirs)
+        if found is None:
+            try:
+                found = made[theirs] = declaration_from(theirs, source=source(commit))
+            except BadInputError as e:
+                out[commit] = e
+                continue
+        out[commit] = found
+    return out
+
+
 def declaration_from(trailers: Sequence[Trailer],
                      source: str = "commit message") -> TrailerDeclaration:
     values = _our_values(trailers, source)

@@ -29,11 +29,13 @@ from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.annotate import add_first_lines
 from avorelo_gate.gate.assemble import CheckRequest, check_change
 from avorelo_gate.git.change import Change
+from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.points.commits import (
     CheckedCommits,
     Commit,
+    InBackground,
     check_commits,
     exempt_merge,
     list_commits,
@@ -69,14 +71,22 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     merge_base = _merge_base(repo, base, head, req)
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
-    policy = base_policy(repo, merge_base)
-    req = replace(req, adoption=policy.blob is None and base_policy(repo, base).blob is None)
-    check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
-                             signals=True, adoption=req.adoption)
-    checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
-                            task_bases={c.sha: [merge_base] for c in commits})
-    results = _with_receipts(repo, checked.results, commits, policy, environ)
-    overall = _check_range(repo, merge_base, head, commits, checked, policy, req, environ)
+    # The range's own diff needs nothing else: git works it out while the commits are judged.
+    range_diff = InBackground(lambda: {head: repo.diff_trees(merge_base, head)})
+    try:
+        policy = base_policy(repo, merge_base)
+        req = replace(req, adoption=policy.blob is None
+                      and base_policy(repo, base).blob is None)
+        check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
+                                 signals=True, adoption=req.adoption)
+        checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
+                                task_bases={c.sha: [merge_base] for c in commits})
+        results = _with_receipts(repo, checked.results, commits, policy, environ)
+    except BaseException:
+        range_diff.join()   # no git process left behind
+        raise
+    overall = _check_range(repo, merge_base, head, range_diff.result()[head], commits,
+                           checked, policy, req, environ)
     return add_first_lines(repo, GateReport(overall=overall, commits=results), merge_base, head)
 
 
@@ -122,11 +132,10 @@ def _with_receipts(repo: Repo, results: Sequence[CheckResult], commits: Sequence
     return tuple(with_violations(r, found.get(r.head, ())) for r in results)
 
 
-def _check_range(repo: Repo, merge_base: str, head: str, commits: Sequence[Commit],
-                 checked: CheckedCommits, policy: Policy, req: CiRequest,
-                 environ: Mapping[str, str]) -> CheckResult:
-    change = Change(base=merge_base, head=head,
-                    touched=touched_files(repo.diff_trees(merge_base, head)),
+def _check_range(repo: Repo, merge_base: str, head: str, diff: Sequence[RawEntry],
+                 commits: Sequence[Commit], checked: CheckedCommits, policy: Policy,
+                 req: CiRequest, environ: Mapping[str, str]) -> CheckResult:
+    change = Change(base=merge_base, head=head, touched=touched_files(diff),
                     snapshot=Snapshot(repo, head), base_commit=merge_base, mode="range")
     declaration, warnings = range_declaration(commits, checked.declarations)
     task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration,

@@ -212,6 +212,10 @@ class InBackground:
         except BaseException as e:   # handed to the caller, in its thread
             self._error = e
 
+    def join(self) -> None:
+        """Wait for the work to end, whatever it gives (on the way out of an error)."""
+        self._thread.join()
+
     def result(self) -> dict[str, list[RawEntry]]:
         self._thread.join()
         if self._error is not None:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from pathlib import Path
 
 import pytest
 from conftest import GitRepo
 from inproc import run_main
+from test_prepush import HOOK_ENV
 
 from avorelo_gate.git.repo import open_repo
 from avorelo_gate.git.snapshot import Snapshot
@@ -164,3 +167,22 @@ def test_equal_bad_trailers_are_each_commits_own_violation(make_repo) -> None:  
             ("trailer-invalid", f"commit {sha[:12]}: conflicting Task trailers: 'T-1', 'T-2'")]
     # The commits before them, whose trailers parse, are judged as before.
     assert by_commit[shas[1]]["violations"] == []
+
+
+def test_a_real_push_refuses_the_range_as_ci_does(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same branch pushed with the hooks installed: pre-push shares work across the
+    commits as ci does and reaches ci's verdict, naming the same commit and path."""
+    repo, _, shas = _range(make_repo)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    repo.git("remote", "add", "origin", str(remote))
+    repo.git("push", "-q", "origin", "main")
+    installed = repo.gate("install", env=HOOK_ENV)
+    assert installed.returncode == 0, installed.stderr
+    pushed = repo.git("push", "origin", "feature", check=False, env=HOOK_ENV)
+    said = (pushed.stdout + pushed.stderr).decode("utf-8", "replace")
+    assert pushed.returncode != 0, said
+    assert "src/b/y.py: out-of-scope" in said and f"[{shas[5][:12]}]" in said, said
+    assert repo.git("ls-remote", "origin", "refs/heads/feature").stdout == b""
+    ci = repo.gate("ci", "--base", "main", "--head", "feature")
+    assert ci.returncode == 1 and "src/b/y.py: out-of-scope" in ci.stdout + ci.stderr

@@ -18,10 +18,12 @@ from conftest import GitRepo
 from inproc import run_main
 from test_prepush import HOOK_ENV
 
+from avorelo_gate.errors import BadInputError
 from avorelo_gate.git.repo import open_repo
 from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.receipts import verify as receipt_verify
 from avorelo_gate.task.declare import resolve_task
+from avorelo_gate.task.policy import Policy
 from avorelo_gate.task.trailers import commit_trailers, declaration_from
 
 POLICY = 'version: 1\nrequire_task: true\n'
@@ -186,3 +188,21 @@ def test_a_real_push_refuses_the_range_as_ci_does(make_repo, tmp_path: Path) -> 
     assert repo.git("ls-remote", "origin", "refs/heads/feature").stdout == b""
     ci = repo.gate("ci", "--base", "main", "--head", "feature")
     assert ci.returncode == 1 and "src/b/y.py: out-of-scope" in ci.stdout + ci.stderr
+
+
+def test_a_policy_parsed_once_keeps_each_callers_source() -> None:
+    """One parse per policy content, but where it was read is each caller's own; a policy
+    that fails names the source it was read from, every time."""
+    data = b"version: 1\nrequire_task: true\nprotected: [ci/**]\n"
+    first = Policy.parse(data, ".avorelo/policy.yaml (at aaaaaaaaaaaa)", "b1")
+    second = Policy.parse(data, ".avorelo/policy.yaml (at bbbbbbbbbbbb)", "b1")
+    assert (first.source, second.source) == (".avorelo/policy.yaml (at aaaaaaaaaaaa)",
+                                              ".avorelo/policy.yaml (at bbbbbbbbbbbb)")
+    assert (first.protected, first.require_task, first.blob) == (
+        (".avorelo/policy.yaml", "ci/**"), True, "b1")
+    assert second == Policy.parse(data, ".avorelo/policy.yaml (at bbbbbbbbbbbb)", "b1")
+    # The blob id is the caller's too: the same bytes under another id are another policy.
+    assert Policy.parse(data, "p", "b2").blob == "b2"
+    for where in ("at cccccccccccc", "at dddddddddddd"):
+        with pytest.raises(BadInputError, match=f"^{where}: require_tasks: unknown key"):
+            Policy.parse(b"version: 1\nrequire_tasks: true\n", where, "b3")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from avorelo_gate.dataclass_lite import dataclass, field
+from avorelo_gate.dataclass_lite import dataclass, field, replace
 from avorelo_gate.task import schema
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -86,6 +86,19 @@ class Policy:
 
     @classmethod
     def parse(cls, data: bytes, source: str, blob: str | None = None) -> Policy:
+        # receipt verify reads the policy at each commit's parent: nearly always one blob.
+        # One parse per content; ``source`` (where it was read, named in notes) is the
+        # caller's. Failures are raised, never kept.
+        key = (data, blob)
+        found = _PARSED.get(key)
+        if found is None:
+            if len(_PARSED) >= MAX_PARSED:
+                _PARSED.clear()
+            found = _PARSED[key] = cls._parse(data, source, blob)
+        return found if found.source == source else replace(found, source=source)
+
+    @classmethod
+    def _parse(cls, data: bytes, source: str, blob: str | None) -> Policy:
         raw = schema.load_validated(data, schema.POLICY, source)
         weights = dict(DEFAULT_WEIGHTS)
         for name, budget in (raw.get("weights") or {}).items():
@@ -107,6 +120,10 @@ class Policy:
                    receipts_signed=receipts.get("signed", False), approvals=approvals,
                    self_declared_tasks=raw.get("self_declared_tasks", "allow"),
                    blob=blob, source=source)
+
+
+_PARSED: dict[tuple[bytes, str | None], Policy] = {}
+MAX_PARSED = 64
 
 
 STARTER_POLICY = """\

@@ -95,6 +95,9 @@ def hermetic_env(tmp_path_factory: pytest.TempPathFactory,
 # this process only; run_gate then calls main() here so that CLI tests are attributed.
 # (Set per test by hermetic_env, which also takes the variable out of the environment.)
 _MUTMUT_STATS = [False]
+# tools/mutation_hand.py --in-process: the CLI runs in the test's process (as in the stats
+# pass), sparing each call a Python start; the mutant is switched on there as in a child.
+_IN_PROCESS = os.environ.get("AVORELO_TESTS_CLI_IN_PROCESS") == "1"
 
 
 _PC_HOME: list[Path] = []
@@ -159,7 +162,7 @@ def hooks_run_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_gate(*args: str, cwd: Path, input: bytes | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a subprocess (what hooks and users run)."""
-    if _MUTMUT_STATS[0] and args[:1] != ("prove",):   # prove's command writes to fd 1
+    if (_MUTMUT_STATS[0] or _IN_PROCESS) and args[:1] != ("prove",):   # prove writes to fd 1
         from inproc import run_main
         return run_main(*args, cwd=cwd, env=env, input=input)
     full_env = dict(os.environ, **(env or {}))

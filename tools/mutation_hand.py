@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/mutation_hand.py generate                 # mutants/, no test run
     .venv/bin/python tools/mutation_hand.py run points/ci.py [--function NAME ...] \\
-        [--timeout 180] [--jobs 2] -- tests/test_mutation_kills_points.py -k ci
+        [--timeout 180] [--jobs 2] [--in-process] -- tests/test_mutation_kills_points.py -k ci
     .venv/bin/python tools/mutation_hand.py merge                    # into mutation/results/
 
 Why: ``mutmut run`` first runs every selected test once to learn which tests reach which
@@ -22,6 +22,13 @@ Verdicts (mutation/hand/<module>.json, one exit code per mutant, kept across run
   mutation/survivors.json explains it (equivalent, or the new test that kills it, checked by
   hand against it); otherwise it stays "not checked" and the report counts it as not run.
 - anything else (an error collecting the tests, a crash): not a verdict either.
+
+``--in-process``: the tests' CLI calls (``run_gate``) run ``main()`` in the test's process, as
+mutmut's stats pass runs them, instead of a new Python each: about twice as fast for the
+CLI-heavy kill tests. The mutant is on there as in a child (mutmut's trampoline reads
+``MUTANT_UNDER_TEST`` at every call); the git hooks still run as children. A kill stays the
+mutant's doing only if the tests pass in this mode without one, so the runner checks that
+first and refuses to go on otherwise.
 
 ``merge`` writes only into mutants mutmut itself has not judged: mutmut's verdict, when there
 is one, stands.
@@ -81,7 +88,7 @@ def verdict_path(module: str) -> Path:
     return HAND / (module.removesuffix(".py").replace("/", ".") + ".json")
 
 
-def run(module: str, functions: list[str], timeout: float, jobs: int,
+def run(module: str, functions: list[str], timeout: float, jobs: int, in_process: bool,
         pytest_args: list[str]) -> None:
     refresh_tests()
     names = mutant_names(module, functions)
@@ -93,6 +100,8 @@ def run(module: str, functions: list[str], timeout: float, jobs: int,
 
     base = ["-q", "-x", "-p", "no:randomly", "-p", "no:cacheprovider", "-p", "no:xdist"]
     os.environ["MUTANT_UNDER_TEST"] = ""
+    if in_process:
+        os.environ["AVORELO_TESTS_CLI_IN_PROCESS"] = "1"   # read by tests/conftest.py
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved = os.dup(1), os.dup(2)
     os.dup2(devnull, 1)
@@ -104,6 +113,17 @@ def run(module: str, functions: list[str], timeout: float, jobs: int,
         raise SystemExit(f"collecting {' '.join(pytest_args)} failed (exit {collected})")
     HAND.mkdir(parents=True, exist_ok=True)
     todo = [n for n in names if n not in verdicts]
+    if in_process and todo:
+        # A kill must be the mutant's doing: the given tests pass in this mode without one.
+        clean = os.fork()
+        if clean == 0:
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            os._exit(int(pytest.main([*base, *pytest_args])))
+        _, status = os.waitpid(clean, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit("the given tests fail in-process without a mutant: run without "
+                             "--in-process, or leave those tests out")
     print(f"{module}: {len(names)} mutants, {len(todo)} without a verdict", flush=True)
     running: dict[int, tuple[str, float]] = {}   # pid: (mutant, started)
     while todo or running:
@@ -185,13 +205,18 @@ def main() -> int:
     one.add_argument("--timeout", type=float, default=180.0,
                      help="seconds of wall clock before a mutant counts as a loop")
     one.add_argument("--jobs", type=int, default=1, help="mutants run at once")
+    one.add_argument("--in-process", action="store_true",
+                     help="the tests' CLI calls run in the test's process, as in mutmut's "
+                          "stats pass (about twice as fast; every given test must pass so "
+                          "on the unmutated code, which the runner checks first)")
     one.add_argument("pytest_args", nargs="+", help="after --: the kill tests")
     sub.add_parser("merge")
     args = parser.parse_args()
     if args.command == "generate":
         generate()
     elif args.command == "run":
-        run(args.module, args.function, args.timeout, args.jobs, args.pytest_args)
+        run(args.module, args.function, args.timeout, args.jobs, args.in_process,
+            args.pytest_args)
     else:
         merge()
     return 0

@@ -31,36 +31,49 @@ WIDE = 'id: T-1\nscope: ["src/**"]\n'
 NARROW = 'id: T-1\nscope: ["src/a/**"]\n'
 
 
-def _range(make_repo) -> tuple[GitRepo, str, list[str]]:  # type: ignore[no-untyped-def]
+TASK_FILE, ID_FILE = ".avorelo/task.yaml", ".avorelo/tasks/T-1.yaml"
+
+
+def _range(make_repo, task_file: str = TASK_FILE,  # type: ignore[no-untyped-def]
+           trailers: bool = True) -> tuple[GitRepo, str, list[str]]:
     """A branch whose task file goes narrow, wide, narrow again, with commits between that
     keep it: equal own versions with different parents' versions (whose labels the task
-    names), and equal task inputs that may share one resolution."""
+    names), and equal task inputs that may share one resolution. ``task_file``: the one
+    file every commit uses, or the task's own (whose path only the task id names).
+    ``trailers=False``: no commit names the task (the shell does, when receipts are
+    recorded)."""
     repo: GitRepo = make_repo("shared")
     repo.write(".avorelo/policy.yaml", POLICY)
-    repo.write(".avorelo/task.yaml", WIDE)
+    repo.write(task_file, WIDE)
     repo.write("src/a/x.py", "x = 0\n")
     repo.add()
     base = repo.commit("init")
     repo.git("switch", "-q", "-c", "feature")
+    named = "\n\nTask: T-1" if trailers else ""
     shas = []
     for path, content, message in (
-            (".avorelo/task.yaml", NARROW, "narrow the task\n\nTask: T-1"),
-            ("src/a/x.py", "x = 1\n", "work\n\nTask: T-1"),
-            (".avorelo/task.yaml", WIDE, "widen it back\n\nTask: T-1"),
-            (".avorelo/task.yaml", NARROW, "narrow it again\n\nTask: T-1"),
-            ("src/a/x.py", "x = 2\n", "more work\n\nTask: T-1"),
-            ("src/b/y.py", "y = 1\n", "outside the narrowed scope\n\nTask: T-1"),
-            ("src/a/z.py", "z = 1\n", "a trailer scope\n\nTask: T-1\nTask-Scope: src/a/z.py"),
+            (task_file, NARROW, "narrow the task" + named),
+            ("src/a/x.py", "x = 1\n", "work" + named),
+            (task_file, WIDE, "widen it back" + named),
+            (task_file, NARROW, "narrow it again" + named),
+            ("src/a/x.py", "x = 2\n", "more work" + named),
+            ("src/b/y.py", "y = 1\n", "outside the narrowed scope" + named),
+            ("src/a/z.py", "z = 1\n",
+             "a trailer scope" + (named + "\nTask-Scope: src/a/z.py" if trailers else "")),
             ("src/a/w.py", "w = 1\n", "no task named"),
-            ("src/a/v.py", "v = 1\n", "more work\n\nTask: T-1")):
+            ("src/a/v.py", "v = 1\n", "more work" + named)):
         repo.write(path, content)
         repo.add()
         shas.append(repo.commit(message))
     return repo, base, shas
 
 
-def test_each_commit_in_ci_gets_the_task_it_gets_alone(make_repo) -> None:  # type: ignore[no-untyped-def]
-    repo, base, shas = _range(make_repo)
+@pytest.mark.parametrize("task_file", [TASK_FILE, ID_FILE])
+def test_each_commit_in_ci_gets_the_task_it_gets_alone(make_repo, task_file: str) -> None:  # type: ignore[no-untyped-def]
+    """Both kinds of task file: ``.avorelo/tasks/T-1.yaml`` is read only because the commit's
+    trailer names T-1, so a key that left the id's file out would share one task between
+    commits whose files differ."""
+    repo, base, shas = _range(make_repo, task_file)
     proc = repo.gate("ci", "--base", "main", "--head", "feature", "--format", "json")
     assert proc.returncode == 1, proc.stderr   # src/b/y.py is outside the narrowed task
     report = json.loads(proc.stdout)
@@ -79,10 +92,9 @@ def test_each_commit_in_ci_gets_the_task_it_gets_alone(make_repo) -> None:  # ty
     # The shared resolutions did not blur the labels: the two "narrow" commits name their
     # own parents, the commits that keep the narrow file name only the base.
     narrowed = [by_commit[s]["task"]["narrowed_by"] for s in (shas[0], shas[3], shas[4])]
-    assert narrowed == [[f".avorelo/task.yaml at {base[:12]}"] * 2,
-                        [f".avorelo/task.yaml at {base[:12]}",
-                         f".avorelo/task.yaml at {shas[2][:12]}"],
-                        [f".avorelo/task.yaml at {base[:12]}"]]
+    assert narrowed == [[f"{task_file} at {base[:12]}"] * 2,
+                        [f"{task_file} at {base[:12]}", f"{task_file} at {shas[2][:12]}"],
+                        [f"{task_file} at {base[:12]}"]]
     assert {(v["rule"], v["path"]) for v in by_commit[shas[5]]["violations"]} == {
         ("out-of-scope", "src/b/y.py")}
 
@@ -206,3 +218,82 @@ def test_a_policy_parsed_once_keeps_each_callers_source() -> None:
     for where in ("at cccccccccccc", "at dddddddddddd"):
         with pytest.raises(BadInputError, match=f"^{where}: require_tasks: unknown key"):
             Policy.parse(b"version: 1\nrequire_tasks: true\n", where, "b3")
+
+
+def test_receipt_verify_of_a_task_the_shell_named(
+        make_repo, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """No commit names the task; every receipt was recorded with ``AVORELO_TASK=T-1``, which
+    verify replays. The task's own file is read only because of that variable, and it goes
+    narrow, wide and narrow again: shared resolutions that ignored the variable would judge
+    every receipt by the first one's task, and find the others invalid."""
+    repo, _, shas = _range(make_repo, ID_FILE, trailers=False)
+    for sha in shas:
+        proc = run_main("receipt", "record", sha, cwd=repo.path, env={"AVORELO_TASK": "T-1"})
+        assert proc.returncode == 0, proc.stderr
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AVORELO_")}
+    plain = open_repo(str(repo.path), environ)
+    shared = [v.to_dict() for v in receipt_verify.verify_commits(plain, shas, environ)]
+    monkeypatch.setattr(receipt_verify, "prefetch_commits", lambda repo, commits: repo)
+    alone = [v.to_dict() for v in receipt_verify.verify_commits(plain, shas, environ)]
+    assert shared == alone
+    assert [v["status"] for v in shared] == ["valid"] * len(shas), shared
+    recorded = [json.loads(repo.git("notes", "--ref=avorelo", "show", s).stdout)
+                ["predicate"]["task"] for s in shas]
+    assert {t["file"] for t in recorded} == {ID_FILE}
+    assert len({t["file_blob"] for t in recorded}) == 2   # narrow and wide
+
+
+def test_a_replayed_task_id_that_is_not_one_is_refused_by_resolution(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """A receipt edited to claim the shell named a task id holding a newline: verify replays
+    it, and the task's resolution refuses the id, naming the variable. Sharing reads no task
+    file for an id that is not one (it would have asked git for a name with a newline, and
+    failed with git's complaint instead)."""
+    repo, _, shas = _range(make_repo, ID_FILE, trailers=False)
+    proc = run_main("receipt", "record", shas[1], cwd=repo.path, env={"AVORELO_TASK": "T-1"})
+    assert proc.returncode == 0, proc.stderr
+    note = json.loads(repo.git("notes", "--ref=avorelo", "show", shas[1]).stdout)
+    assert note["predicate"]["task"]["field_sources"]["id"] == "env:AVORELO_TASK"
+    note["predicate"]["task"]["id"] = "T-1\nX"
+    repo.git("notes", "--ref=avorelo", "add", "-f", "-m", json.dumps(note), shas[1])
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("AVORELO_")}
+    [checked] = receipt_verify.verify_commits(open_repo(str(repo.path), environ), [shas[1]],
+                                              environ)
+    assert (checked.status, checked.problems) == ("invalid", (
+        "cannot recompute the verdict from the commit: AVORELO_TASK: 'T-1\\nX' is not a task "
+        "id (letters, digits, . _ -, starting with a letter or digit)",))
+
+
+def test_sibling_commits_with_one_parent_each_get_their_own_task(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """Two commits made on the same parent and merged: equal declarations, equal earlier
+    versions (the same parent, the same base), different task files of their own. Only the
+    commit's own files tell them apart, so those must be in what decides sharing."""
+    repo: GitRepo = make_repo("siblings")
+    repo.write(".avorelo/policy.yaml", POLICY)
+    repo.write(TASK_FILE, WIDE)
+    repo.write("src/a/x.py", "x = 0\n")
+    repo.add()
+    base = repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    repo.write("src/a/x.py", "x = 1\n")
+    repo.add()
+    repo.commit("work\n\nTask: T-1")
+    repo.git("switch", "-q", "-c", "side")
+    repo.write(TASK_FILE, NARROW)
+    repo.add()
+    narrowing = repo.commit("narrow the task\n\nTask: T-1")
+    repo.git("switch", "-q", "feature")
+    repo.write("src/a/y.py", "y = 1\n")
+    repo.add()
+    keeping = repo.commit("keep the task\n\nTask: T-1")
+    repo.git("merge", "-q", "--no-edit", "side")
+    proc = repo.gate("ci", "--base", "main", "--head", "feature", "--format", "json")
+    by_commit = {c["range"]["head"]: c for c in json.loads(proc.stdout)["commits"]}
+    git = open_repo(str(repo.path))
+    trailers = commit_trailers(git, [narrowing, keeping])
+    for sha in (narrowing, keeping):
+        parent = repo.git("rev-parse", f"{sha}^").stdout.decode().strip()
+        alone = resolve_task(Snapshot(git, sha), environ={},
+                             declaration=declaration_from(trailers[sha], source=sha),
+                             bases=[Snapshot(git, base)], parent=Snapshot(git, parent))
+        assert by_commit[sha]["task"] == alone.to_dict(), sha
+    assert by_commit[narrowing]["task"]["file_blob"] != by_commit[keeping]["task"]["file_blob"]

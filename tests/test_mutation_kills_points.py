@@ -1220,3 +1220,42 @@ def test_ci_reports_each_commit_by_its_id_and_the_range_as_the_range(make_repo) 
     assert [s.get("name") for s in suites] == [f"avorelo-gate.{sha}", "avorelo-gate.range"]
     assert [{p.get("name"): p.get("value") for p in s.iter("property")} for s in suites] == [
         {"base": base, "head": sha, "verdict": "pass"}] * 2
+
+
+def test_ci_demands_signed_receipts_by_the_base_policy_for_the_range_too(
+        make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The merge base's ``receipts: {signed: true}`` holds for the range's credit as for each
+    commit's: a branch that loosens it (allowed by a maintainer) gets no credit for the
+    unsigned receipt it recorded under its own looser policy, with no key in CI."""
+    import sys
+
+    from conftest import ci_runner
+
+    dev: GitRepo = make_repo("dev")
+    dev.write(".avorelo/policy.yaml", "version: 1\nreceipts: {signed: true}\n")
+    dev.write(".avorelo/tasks/T-1.yaml",
+              "id: T-1\nscope: ['src/**']\nproof:\n  - command: tests\n")
+    dev.write("src/app.py", "a = 1\n")
+    dev.add()
+    dev.commit("init")
+    dev.git("switch", "-q", "-c", "feature")
+    dev.write(".avorelo/policy.yaml", "version: 1\n")
+    dev.add()
+    dev.commit("loosen\n\nTask: T-1")
+    dev.write("src/app.py", "a = 2\n")
+    dev.add()
+    proved = dev.gate("prove", "--name", "tests", "--", sys.executable, "-c", "print('ok')")
+    assert proved.returncode == 0, proved.stderr
+    dev.commit("change\n\nTask: T-1")
+    recorded = dev.gate("receipt", "record")
+    assert recorded.returncode == 0, recorded.stderr
+    ci = ci_runner(dev, tmp_path)
+    verified = ci.gate("receipt", "verify", "origin/feature~1..origin/feature")
+    assert verified.returncode == 0, verified.stdout      # head's receipt itself is valid
+    proc = ci.gate("ci", "--base", "origin/main", "--head", "origin/feature", "--format",
+                   "json", "--allow-policy-change")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert [c["proof"][0]["status"] for c in report["commits"]] == ["missing", "missing"]
+    assert report["proof"][0]["status"] == "missing", report["proof"]
+    assert {v["rule"] for v in report["violations"]} == {"proof-missing"}

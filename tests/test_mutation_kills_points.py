@@ -886,6 +886,12 @@ def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> No
     code, report = ci_json(repo)
     assert code == 1, report
     assert ("policy-changed", ".avorelo/policy.yaml") in rules(report)
+    # Both the commit and the range say so (a violation with no "commit" is the range's).
+    adopted = rev(repo, "feature")
+    violations = report["violations"]
+    assert isinstance(violations, list)
+    assert {v.get("commit") for v in violations if v["rule"] == "policy-changed"} == {
+        adopted, None}, violations
 
 
 def test_ci_refusals_say_exactly_what_is_missing(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -1142,3 +1148,114 @@ def test_in_process_pre_commit_framework_force_push_is_judged_at_the_remotes_tip
     assert proc.returncode == 1, out
     assert "src/key/k.py: protected" in out
     assert f"note: : 1 new commit(s), 1 failed (policy at {tight[:12]})" in out
+
+
+# -- points/ci.py, written during the fourth session's run ----------------------------------
+def test_ci_judges_by_the_commits_words_not_the_ci_jobs_task_variables(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """README: pre-push and ``ci`` read the commit's own message; a CI job that happens to
+    carry an agent's ``AVORELO_TASK``/``AVORELO_MODEL_WEIGHT`` judges the range as without."""
+    from test_ci import ci_json, make_project
+
+    project = make_project(make_repo)
+    commit_file(project, "src/b.py", "b\n\nTask: T-1")
+    env = {"AVORELO_TASK": "OTHER-2", "AVORELO_MODEL_WEIGHT": "heavy", "AVORELO_MODEL": "m"}
+    for environ in (None, env):
+        code, report = ci_json(project, env=environ)
+        assert code == 0, report
+        task = report["task"]
+        assert isinstance(task, dict) and task["id"] == "T-1", report
+
+
+def test_ci_range_reads_the_tasks_context_at_the_merge_base(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """A task's context is what it was planned against: at commit time the parent's version
+    (HEAD), in ``ci`` the merge base's, for the range as for each commit. A branch that edits a
+    pinned context file it may touch passes at both points."""
+    from test_ci import ci_json, rules
+
+    repo: GitRepo = make_repo("context")
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: true\n")
+    repo.write("docs/auth.md", "how auth works\n")
+    repo.add()
+    repo.commit("init")
+    blob = rev(repo, "HEAD:docs/auth.md")
+    repo.write(".avorelo/task.yaml", "id: T-1\nscope: ['docs/**', 'src/**']\n"
+               f"context:\n  - {{path: docs/auth.md, blob: {blob}}}\n")
+    repo.add()
+    repo.commit("plan")
+    repo.git("switch", "-q", "-c", "feature")
+    repo.write("docs/auth.md", "how auth works now\n")
+    repo.add()
+    staged = repo.gate("check", "--format", "json")
+    assert staged.returncode == 0, staged.stdout        # commit time: fresh against HEAD
+    repo.commit("document the change\n\nTask: T-1")
+    code, report = ci_json(repo)
+    assert code == 0, report
+    assert not {r for r, _ in rules(report)}, report
+    # The neighbour: a pin the merge base itself contradicts is stale in the range too.
+    repo.git("switch", "-q", "main")
+    repo.write("docs/auth.md", "rewritten on main\n")
+    repo.add()
+    repo.commit("rewrite on main\n\nTask: T-1")
+    repo.git("switch", "-q", "feature")
+    repo.git("merge", "-q", "--no-edit", "-X", "ours", "main")
+    code, report = ci_json(repo)
+    assert code == 1, report
+    assert ("context-stale", "docs/auth.md") in rules(report)
+
+
+def test_ci_reports_each_commit_by_its_id_and_the_range_as_the_range(make_repo) -> None:  # type: ignore[no-untyped-def]
+    import defusedxml.ElementTree as SafeET
+    from test_ci import make_project
+
+    project = make_project(make_repo)
+    base = rev(project, "main")
+    sha = commit_file(project, "src/b.py", "b")
+    text = project.gate("ci", "--base", "main")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[::2][:2] == [
+        f"avorelo-gate: PASS commit {sha[:12]} (task T-1)", "avorelo-gate: PASS range (task T-1)"]
+    junit = project.gate("ci", "--base", "main", "--format", "junit")
+    assert junit.returncode == 0, junit.stderr
+    suites = SafeET.fromstring(junit.stdout).findall("testsuite")
+    assert [s.get("name") for s in suites] == [f"avorelo-gate.{sha}", "avorelo-gate.range"]
+    assert [{p.get("name"): p.get("value") for p in s.iter("property")} for s in suites] == [
+        {"base": base, "head": sha, "verdict": "pass"}] * 2
+
+
+def test_ci_demands_signed_receipts_by_the_base_policy_for_the_range_too(
+        make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The merge base's ``receipts: {signed: true}`` holds for the range's credit as for each
+    commit's: a branch that loosens it (allowed by a maintainer) gets no credit for the
+    unsigned receipt it recorded under its own looser policy, with no key in CI."""
+    import sys
+
+    from conftest import ci_runner
+
+    dev: GitRepo = make_repo("dev")
+    dev.write(".avorelo/policy.yaml", "version: 1\nreceipts: {signed: true}\n")
+    dev.write(".avorelo/tasks/T-1.yaml",
+              "id: T-1\nscope: ['src/**']\nproof:\n  - command: tests\n")
+    dev.write("src/app.py", "a = 1\n")
+    dev.add()
+    dev.commit("init")
+    dev.git("switch", "-q", "-c", "feature")
+    dev.write(".avorelo/policy.yaml", "version: 1\n")
+    dev.add()
+    dev.commit("loosen\n\nTask: T-1")
+    dev.write("src/app.py", "a = 2\n")
+    dev.add()
+    proved = dev.gate("prove", "--name", "tests", "--", sys.executable, "-c", "print('ok')")
+    assert proved.returncode == 0, proved.stderr
+    dev.commit("change\n\nTask: T-1")
+    recorded = dev.gate("receipt", "record")
+    assert recorded.returncode == 0, recorded.stderr
+    ci = ci_runner(dev, tmp_path)
+    verified = ci.gate("receipt", "verify", "origin/feature~1..origin/feature")
+    assert verified.returncode == 0, verified.stdout      # head's receipt itself is valid
+    proc = ci.gate("ci", "--base", "origin/main", "--head", "origin/feature", "--format",
+                   "json", "--allow-policy-change")
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 1, proc.stderr
+    assert [c["proof"][0]["status"] for c in report["commits"]] == ["missing", "missing"]
+    assert report["proof"][0]["status"] == "missing", report["proof"]
+    assert {v["rule"] for v in report["violations"]} == {"proof-missing"}

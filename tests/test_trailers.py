@@ -438,3 +438,12 @@ def test_declaration_from_parsed_message(repo: GitRepo) -> None:
     assert (d.task_id, d.scope, d.model, d.model_source, d.weight) == (
         "AUTH-142", ("src/auth/**", "tests/auth/**"), "claude-opus-4", "trailer:Assisted-by",
         "standard")
+
+
+def test_declaration_from_names_the_commit_message_when_given_no_source() -> None:
+    """The default ``source`` is what a bad trailer's error names (mutation: it was never
+    asserted, every caller passes its own)."""
+    with pytest.raises(BadInputError) as e:
+        declaration_from((Trailer(key="Task", value=""),))
+    assert str(e.value) == ("commit message: empty Task trailer; To fix: give it a value or "
+                            "remove the line")

@@ -569,6 +569,18 @@ def test_engine_checked_paths_note_names_an_unnamed_task(repo: GitRepo) -> None:
     assert result["notes"] == ["1 path(s) checked against the scope of task (unnamed)"]
 
 
+def test_engine_result_lists_the_task_files_the_change_touches(repo: GitRepo) -> None:
+    """The JSON result (and the receipt built from it) names the task files a change touches,
+    and has no such key for a change that touches none."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
+    _stage(repo, "src/a.py")
+    assert "task_files_changed" not in _judge(repo)
+    repo.write(".avorelo/tasks/T-2.yaml", 'id: T-2\nscope: ["docs/**"]\n')
+    repo.write(TASK, 'id: T-1\nscope: ["src/a.py"]\n')
+    repo.add()
+    assert _judge(repo)["task_files_changed"] == [TASK, ".avorelo/tasks/T-2.yaml"]
+
+
 # -- proof/requirements.py: what `prove` looks for, and each requirement's name ---------------
 # requirements_on_disk is reached by `prove`, which the tests run as a subprocess (its output is
 # the command's own); these call it in-process, from a subdirectory as `prove` may be run.

@@ -538,6 +538,49 @@ def test_engine_shell_path_names_exactly_the_bytes(raw: bytes, word: str) -> Non
     assert echoed == raw
 
 
+def test_engine_a_deferred_path_does_not_end_the_check_of_the_paths_after_it(
+        repo: GitRepo) -> None:
+    """At pre-commit with no task known, scope and forbid wait path by path: a protected path
+    staged after (sorted after) an ordinary one still fails there (a `break` for `continue`
+    would let it through to commit-msg's verdict only)."""
+    _base(repo, 'require_task: true\nprotected: ["secret/**"]\n')
+    _stage(repo, "docs/a.md", "secret/s")
+    proc = run_main("hook", "pre-commit", cwd=repo.path)
+    assert proc.returncode == 1, proc.stdout
+    assert "secret/s: protected: protected by the policy; no task may touch it" in \
+        _lines(proc)
+
+
+def test_engine_a_forbidden_path_does_not_end_the_check_of_the_paths_after_it(
+        repo: GitRepo) -> None:
+    """Every path is judged: one forbidden path sorted before an out-of-scope one leaves both
+    violations, each with its own path."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\nforbid: ["src/keys/**"]\n')
+    _stage(repo, "src/keys/k", "zz/out.md")
+    assert [v[:2] for v in _judge(repo)["violations"]] == [("forbidden", "src/keys/k"),
+                                                           ("out-of-scope", "zz/out.md")]
+
+
+def test_engine_checked_paths_note_names_an_unnamed_task(repo: GitRepo) -> None:
+    _base(repo, None, 'scope: ["src/**"]\n')
+    _stage(repo, "src/a.py")
+    result = _judge(repo)
+    assert result["verdict"] == "pass"
+    assert result["notes"] == ["1 path(s) checked against the scope of task (unnamed)"]
+
+
+def test_engine_result_lists_the_task_files_the_change_touches(repo: GitRepo) -> None:
+    """The JSON result (and the receipt built from it) names the task files a change touches,
+    and has no such key for a change that touches none."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
+    _stage(repo, "src/a.py")
+    assert "task_files_changed" not in _judge(repo)
+    repo.write(".avorelo/tasks/T-2.yaml", 'id: T-2\nscope: ["docs/**"]\n')
+    repo.write(TASK, 'id: T-1\nscope: ["src/a.py"]\n')
+    repo.add()
+    assert _judge(repo)["task_files_changed"] == [TASK, ".avorelo/tasks/T-2.yaml"]
+
+
 # -- proof/requirements.py: what `prove` looks for, and each requirement's name ---------------
 # requirements_on_disk is reached by `prove`, which the tests run as a subprocess (its output is
 # the command's own); these call it in-process, from a subdirectory as `prove` may be run.

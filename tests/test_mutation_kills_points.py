@@ -1259,3 +1259,22 @@ def test_ci_demands_signed_receipts_by_the_base_policy_for_the_range_too(
     assert [c["proof"][0]["status"] for c in report["commits"]] == ["missing", "missing"]
     assert report["proof"][0]["status"] == "missing", report["proof"]
     assert {v["rule"] for v in report["violations"]} == {"proof-missing"}
+
+
+def test_ci_range_task_is_read_against_the_merge_base(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """The range's task is resolved with the merge base as its base: a task file the base
+    already has is neither self-declared nor widened by the branch (a range task resolved
+    with no base at all would be self-declared, and refused under a policy that says so)."""
+    from test_ci import make_project
+
+    policy = 'version: 1\nrequire_task: true\nself_declared_tasks: refuse\n'
+    repo = make_project(make_repo, policy)
+    repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**", "docs/**"]\n')
+    repo.write("src/b.py", "b = 1\n")
+    repo.add()
+    repo.commit("widen the task and work\n\nTask: T-1")
+    proc = repo.gate("ci", "--base", "main", "--head", "feature", "--format", "json")
+    report = json.loads(proc.stdout)
+    assert "self_declared" not in report["task"], report["task"]
+    assert report["task"]["narrowed_by"] == [f".avorelo/task.yaml at {rev(repo, 'main')[:12]}"]
+    assert proc.returncode == 0, proc.stdout

@@ -87,6 +87,8 @@ CORPUS: list[tuple[str, str, list[tuple[str, str]]]] = [
     ("divider-is-text", "Fix\n\nTask: A-1\n---\nnotes\n", []),
     ("control-chars-in-value", "Fix\n\nTask: a\x1eb\x1dc\x85\x0b\x0c\n",
      [("Task", "a\x1eb\x1dc\x85\x0b\x0c")]),
+    # \x1f separates the id from the trailers in commit_trailers' own git log format.
+    ("unit-separator-in-value", "Fix\n\nTask: a\x1fb\n", [("Task", "a\x1fb")]),
     ("trailing-blank-lines", "Fix\n\nTask: A-1\n\n\n  \n", [("Task", "A-1")]),
 ]
 
@@ -447,3 +449,52 @@ def test_declaration_from_names_the_commit_message_when_given_no_source() -> Non
         declaration_from((Trailer(key="Task", value=""),))
     assert str(e.value) == ("commit message: empty Task trailer; To fix: give it a value or "
                             "remove the line")
+
+
+# -- commit_trailers' git log: what it must pin (mutation testing of task/trailers.py) -----------
+def test_commit_trailers_answer_for_exactly_the_commits_given(repo: GitRepo) -> None:
+    """``--no-walk``: the commits asked about, not their ancestors too."""
+    commit_verbatim(repo, "one\n\nTask: A-1\n")
+    second = commit_verbatim(repo, "two\n\nTask: A-2\n")
+    got = commit_trailers(repo_of(repo), [second])
+    assert list(got) == [second] and pairs(got[second]) == [("Task", "A-2")]
+
+
+def test_commit_trailers_are_utf8_whatever_the_log_output_encoding(repo: GitRepo) -> None:
+    """``--encoding=UTF-8``: a repository's ``i18n.logOutputEncoding`` would otherwise turn a
+    task id or model name into another encoding's bytes."""
+    repo.git("config", "i18n.logOutputEncoding", "ISO-8859-1")
+    sha = commit_verbatim(repo, "Fix\n\nTools-Used: caf\u00e9\n")
+    assert pairs(commit_trailers(repo_of(repo), [sha])[sha]) == [("Tools-Used", "caf\u00e9")]
+
+
+def test_commit_trailers_bytes_git_cannot_convert_are_replaced(repo: GitRepo) -> None:
+    """A commit that declares an encoding its bytes are not valid in: git passes them through
+    unconverted, and they are read as U+FFFD, not refused with a traceback."""
+    msg = repo.path.parent / "msg-euc-jp"
+    msg.write_bytes(b"Fix\n\nTools-Used: a\xff\xfeb\n")
+    repo.git("-c", "i18n.commitEncoding=EUC-JP", "commit", "-q", "--no-verify",
+             "--allow-empty", "-F", str(msg))
+    sha = repo.head()
+    assert pairs(commit_trailers(repo_of(repo), [sha])[sha]) == [
+        ("Tools-Used", "a\ufffd\ufffdb")]
+
+
+def test_commit_trailers_token_config_cannot_rename_a_trailer(repo: GitRepo) -> None:
+    """``trailer.tsk.key=Task`` makes git log print ``tsk: EVIL`` as ``Task: EVIL``: such
+    config must be detected (it is, case and all) and the message parsed without it."""
+    repo.git("config", "trailer.tsk.key", "Task")
+    sha = commit_verbatim(repo, "Fix\n\ntsk: EVIL\n")
+    naive = repo.git("log", "-1", "--format=%(trailers:only,unfold)", sha).stdout.decode()
+    assert naive.strip() == "Task: EVIL"   # what plain git log would have said
+    assert pairs(commit_trailers(repo_of(repo), [sha])[sha]) == [("tsk", "EVIL")]
+
+
+def test_declaration_reads_our_trailers_after_someone_elses() -> None:
+    """A trailer that is not ours (Signed-off-by, Co-authored-by) is skipped, not the end:
+    the Task after it still counts."""
+    got = declaration_from((Trailer(key="Signed-off-by", value="A <a@example.com>"),
+                            Trailer(key="Task", value="T-1"),
+                            Trailer(key="Co-authored-by", value="B <b@example.com>"),
+                            Trailer(key="Model", value="m-1")))
+    assert (got.task_id, got.model, got.present) == ("T-1", "m-1", True)

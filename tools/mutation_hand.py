@@ -28,7 +28,11 @@ mutmut's stats pass runs them, instead of a new Python each: about twice as fast
 CLI-heavy kill tests. The mutant is on there as in a child (mutmut's trampoline reads
 ``MUTANT_UNDER_TEST`` at every call); the git hooks still run as children. A kill stays the
 mutant's doing only if the tests pass in this mode without one, so the runner checks that
-first and refuses to go on otherwise.
+first and refuses to go on otherwise. One blind spot, found on points/ci.py: a mutant that
+drops the environment the CLI passes down makes the code fall back to ``os.environ``, which
+in a child holds the test's variables and in-process does not (``_check_range`` 32 survived
+in-process and is killed in a child). A survivor of an in-process run is therefore re-run
+without ``--in-process`` before it is called equivalent; kills need no second run.
 
 ``merge`` writes only into mutants mutmut itself has not judged: mutmut's verdict, when there
 is one, stands.

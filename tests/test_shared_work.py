@@ -34,6 +34,19 @@ NARROW = 'id: T-1\nscope: ["src/a/**"]\n'
 TASK_FILE, ID_FILE = ".avorelo/task.yaml", ".avorelo/tasks/T-1.yaml"
 
 
+def _main_and_feature(make_repo, name: str,  # type: ignore[no-untyped-def]
+                      task_file: str) -> tuple[GitRepo, str]:
+    """main: the policy, the wide task file and src/a/x.py; then on branch feature."""
+    repo: GitRepo = make_repo(name)
+    repo.write(".avorelo/policy.yaml", POLICY)
+    repo.write(task_file, WIDE)
+    repo.write("src/a/x.py", "x = 0\n")
+    repo.add()
+    base = repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    return repo, base
+
+
 def _range(make_repo, task_file: str = TASK_FILE,  # type: ignore[no-untyped-def]
            trailers: bool = True) -> tuple[GitRepo, str, list[str]]:
     """A branch whose task file goes narrow, wide, narrow again, with commits between that
@@ -42,13 +55,7 @@ def _range(make_repo, task_file: str = TASK_FILE,  # type: ignore[no-untyped-def
     file every commit uses, or the task's own (whose path only the task id names).
     ``trailers=False``: no commit names the task (the shell does, when receipts are
     recorded)."""
-    repo: GitRepo = make_repo("shared")
-    repo.write(".avorelo/policy.yaml", POLICY)
-    repo.write(task_file, WIDE)
-    repo.write("src/a/x.py", "x = 0\n")
-    repo.add()
-    base = repo.commit("init")
-    repo.git("switch", "-q", "-c", "feature")
+    repo, base = _main_and_feature(make_repo, "shared", task_file)
     named = "\n\nTask: T-1" if trailers else ""
     shas = []
     for path, content, message in (
@@ -267,13 +274,7 @@ def test_sibling_commits_with_one_parent_each_get_their_own_task(make_repo) -> N
     """Two commits made on the same parent and merged: equal declarations, equal earlier
     versions (the same parent, the same base), different task files of their own. Only the
     commit's own files tell them apart, so those must be in what decides sharing."""
-    repo: GitRepo = make_repo("siblings")
-    repo.write(".avorelo/policy.yaml", POLICY)
-    repo.write(TASK_FILE, WIDE)
-    repo.write("src/a/x.py", "x = 0\n")
-    repo.add()
-    base = repo.commit("init")
-    repo.git("switch", "-q", "-c", "feature")
+    repo, base = _main_and_feature(make_repo, "siblings", TASK_FILE)
     repo.write("src/a/x.py", "x = 1\n")
     repo.add()
     repo.commit("work\n\nTask: T-1")

@@ -18,9 +18,8 @@ from avorelo_gate.errors import BadInputError, GateError
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import zsplit
 from avorelo_gate.git.repo import Repo
-from avorelo_gate.task import schema
-from avorelo_gate.task.declare import TaskMemo
-from avorelo_gate.task.policy import AVORELO_DIR, POLICY_PATH, TASK_PATH, TASKS_DIR
+from avorelo_gate.task.declare import TaskMemo, declared_task_files
+from avorelo_gate.task.policy import AVORELO_DIR, POLICY_PATH
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
@@ -86,13 +85,10 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
     for c in found:
         parents = known[c][1]
         declared = declarations.get(c)
-        task_id = declared.task_id if declared else None
+        paths = declared_task_files(declared.task_id if declared else None)
         # The task file at the commit, and at its parent, whose version narrows it
         # (task/declare.py resolve_task's bases).
-        for rev in (c, *parents[:1]):
-            wanted.append((rev, TASK_PATH))
-            if task_id and schema.TASK_ID.match(task_id):
-                wanted.append((rev, f"{TASKS_DIR}/{task_id}.yaml"))
+        wanted.extend((rev, path) for rev in (c, *parents[:1]) for path in paths)
         # The policy in force is the parent's; a root commit's is its own (engine.load_policy).
         wanted.append((parents[0] if parents else c, POLICY_PATH))
     objects = repo.cat_at_revs(list(dict.fromkeys(wanted)), AVORELO_DIR)

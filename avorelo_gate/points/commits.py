@@ -25,8 +25,7 @@ from avorelo_gate.git.repo import Repo
 from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.receipts.credit import credit_from_receipts
 from avorelo_gate.result import CheckResult, TouchedFile, Violation
-from avorelo_gate.task import schema
-from avorelo_gate.task.declare import ResolvedTask, TaskMemo, task_file_candidates
+from avorelo_gate.task.declare import ResolvedTask, TaskMemo, declared_task_files
 from avorelo_gate.task.policy import AVORELO_DIR, Policy
 from avorelo_gate.task.trailers import TrailerDeclaration, commit_trailers, declarations_of
 
@@ -164,10 +163,7 @@ def _prefetch_task_files(repo: Repo, commits: Sequence[Commit],
     wanted: dict[str, list[str]] = {}
     for c in commits:
         declared = declarations.get(c.sha)
-        task_id = declared.task_id if declared else None
-        # An id that is not one is refused by resolve_task before it reads anything.
-        paths = task_file_candidates(task_id if task_id and schema.TASK_ID.match(task_id)
-                                     else None)
+        paths = declared_task_files(declared.task_id if declared else None)
         for rev in (c.sha, *(b for b in bases[c.sha] if b)):
             wanted[rev] = list(dict.fromkeys([*wanted.get(rev, []), *paths]))
     found = repo.cat_at_revs([(rev, p) for rev, paths in wanted.items() for p in paths],

@@ -161,6 +161,13 @@ def task_file_candidates(task_id: str | None) -> list[str]:
     return [TASK_PATH] if task_id is None else [f"{TASKS_DIR}/{task_id}.yaml", TASK_PATH]
 
 
+def declared_task_files(task_id: str | None) -> list[str]:
+    """The candidates worth reading ahead for a declared id: an id that is not one is
+    refused by resolve_task before it reads a file, so only task.yaml is read for it."""
+    return task_file_candidates(task_id if task_id and schema.TASK_ID.match(task_id)
+                                else None)
+
+
 def find_task_file(snapshot: Snapshot, task_id: str | None,
                    where: str | None = None) -> TaskFile | None:
     """The task file for ``task_id`` in the snapshot: ``tasks/<ID>.yaml``, else ``task.yaml``
@@ -323,9 +330,7 @@ class TaskMemo:
                 parent: Snapshot | None) -> ResolvedTask:
         task_id = _env(environ, "AVORELO_TASK") or (declaration.task_id if declaration
                                                     else None)
-        # An id that is not one is refused by resolve_task before it reads a file.
-        paths = task_file_candidates(task_id if task_id and schema.TASK_ID.match(task_id)
-                                     else None)
+        paths = declared_task_files(task_id)
         own = _blobs(snapshot, paths)
         versions = []
         for earlier in (*bases, parent) if parent else bases:

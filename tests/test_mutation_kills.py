@@ -1784,6 +1784,31 @@ def test_check_artifact_written_by_a_run_is_ok_and_outputs_stay_out_of_trees(
         "sha256": _sha(repo, "out/j.xml"), "tree": run["tree"]}}
 
 
+def test_check_a_staged_report_does_not_make_the_runs_before_it_stale(repo: GitRepo) -> None:
+    """A report a requirement names is an output: staging it (a report meant to be committed
+    with the work) changes no run's freshness, neither the run that wrote it nor one made before it
+    (target_of's outputs; issue 17)."""
+    _proof_repo(repo, "command: lint", "junit: out/j.xml\n    committed: true")
+    _prove(repo, "pass", name="lint")                   # before the report exists
+    _prove(repo, _write_code("out/j.xml", J2))
+    repo.git("add", "out/j.xml")
+    entries, violations = _proofs(repo)
+    assert violations == []
+    assert {k: e["status"] for k, e in entries.items()} == {"command:lint": "ok",
+                                                            "junit:out/j.xml": "ok"}
+
+
+@pytest.mark.parametrize("mode", [(), ("--worktree",)])
+def test_check_a_missing_run_is_missing_in_this_clone_for_local_content(
+        repo: GitRepo, mode: tuple[str, ...]) -> None:
+    """Staged and working-tree content is this clone's: a missing run is asked of it, not of
+    "this machine" as for a commit checked in CI (issue 17)."""
+    _proof_repo(repo, "command: lint")
+    entries, _ = _proofs(repo, *mode)
+    assert entries["command:lint"]["detail"] == (
+        "no `avorelo-gate prove --name lint` record in this clone")
+
+
 def test_check_artifact_provenance_unknown_moved_and_stale(repo: GitRepo) -> None:
     from avorelo_gate.proof.check import UNKNOWN_PROVENANCE
 

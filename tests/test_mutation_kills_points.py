@@ -315,7 +315,8 @@ def test_in_process_pre_push_stdin_limits_and_bytes(
     p = make_pushing(make_repo, tmp_path, POLICY)
     url = str(p.remote)
     over = p.work.gate("hook", "pre-push", "origin", url, input=b"x" * (MAX_STDIN_BYTES + 1))
-    assert over.returncode == 2 and "pre-push stdin is larger than 16 MiB" in over.stderr
+    assert over.returncode == 2
+    assert over.stderr == "avorelo-gate: error: pre-push stdin is larger than 16 MiB\n"
     full = p.work.gate("hook", "pre-push", "origin", url, input=b"x" * MAX_STDIN_BYTES)
     assert full.returncode == 2 and "pre-push stdin line 1: expected" in full.stderr
     # Git's refnames are bytes: one that is not UTF-8 reaches the line parser intact.
@@ -324,6 +325,72 @@ def test_in_process_pre_push_stdin_limits_and_bytes(
     assert raw.returncode == 2, raw.stderr
     assert "pre-push stdin line 1: expected '<local ref> <local id> <remote ref> <remote id>'," \
         " got 'refs/heads/caf\\udce9 " in raw.stderr
+
+
+class _Stdin:
+    """A stand-in for sys.stdin: closed or not, a terminal or not, holding ``data``."""
+
+    def __init__(self, data: bytes, closed: bool = False, tty: bool = False) -> None:
+        import io
+
+        self.buffer, self.closed, self._tty = io.BytesIO(data), closed, tty
+
+    def isatty(self) -> bool:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")   # as a real closed stream does
+        return self._tty
+
+
+def test_pre_push_stdin_is_read_only_from_a_pipe_or_file(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """git gives the hook its lines on a pipe. No stdin (the hook started with fd 0 closed),
+    a closed one or a terminal (run by hand) is no lines, not a crash or a wait on the
+    keyboard."""
+    from avorelo_gate.points.prepush import read_stdin
+
+    line = f"HEAD {'a' * 40} refs/heads/x {ZERO}\n".encode()
+    for stdin in (None, _Stdin(line, closed=True), _Stdin(line, tty=True)):
+        monkeypatch.setattr("sys.stdin", stdin)
+        assert read_stdin() == ""
+    monkeypatch.setattr("sys.stdin", _Stdin(line + b"\xff\n"))
+    assert read_stdin() == line.decode() + "\udcff\n"   # bytes kept, for the error to show
+
+
+def test_pre_push_without_a_remote_says_what_git_passes() -> None:
+    from avorelo_gate.points.prepush import pre_push
+
+    for env in ({}, {"PRE_COMMIT_REMOTE_NAME": ""}):
+        with pytest.raises(BadInputError) as e:
+            pre_push([], env)
+        assert str(e.value) == "hook pre-push: expected REMOTE and URL (git passes them)"
+
+
+class _Endless:
+    """A stdin that never ends (a runaway writer): each bounded read is answered in full; a
+    read without a bound would never return, so it fails the test instead."""
+
+    closed = False
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def buffer(self) -> _Endless:
+        return self
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            raise AssertionError("stdin read without a bound: it never ends")
+        return b"y" * size
+
+
+def test_pre_push_stdin_that_never_ends_is_refused_after_the_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from avorelo_gate.points.prepush import read_stdin
+
+    monkeypatch.setattr("sys.stdin", _Endless())
+    with pytest.raises(BadInputError, match=r"^pre-push stdin is larger than 16 MiB$"):
+        read_stdin()
 
 
 def test_parse_push_lines_exactly() -> None:
@@ -340,7 +407,13 @@ def test_parse_push_lines_exactly() -> None:
                          (f"HEAD {'a' * 39} refs/heads/x {ZERO}", 1),
                          (f"HEAD {a} {'c' * 40} refs/heads/x", 1),
                          (f"{a} refs/heads/x {ZERO}", 1),
-                         (f"HEAD {a} refs/heads/x {ZERO} extra", 1)):
+                         (f"HEAD {a} refs/heads/x {ZERO} extra", 1),
+                         # git separates the fields by one space and ends the line there
+                         (f"HEAD {a}  refs/heads/x {ZERO}", 1),
+                         (f"HEAD {a}\trefs/heads/x {ZERO}", 1),
+                         (f"HEAD {a} refs/heads/x {ZERO} ", 1),
+                         (f"HEAD {a} refs/heads/x {ZERO}\t", 1),
+                         (f"HEAD {a} refs/heads/x {ZERO}X", 1)):        # a stray character
         with pytest.raises(BadInputError) as e:
             parse_push_lines(text)
         bad = text.split("\n")[number - 1]
@@ -391,6 +464,71 @@ def test_in_process_push_guard_sees_what_no_single_commit_shows(
     assert f"ci/run.sh: protected: {whole}" in proc.stderr, proc.stderr
     assert f".avorelo/policy.yaml: policy-changed: {whole}" in proc.stderr, proc.stderr
     assert "refs/heads/main: 1 new commit(s), all pass" in proc.stderr
+    # The same update under a second ref from the same remote commit: each ref's guard finds
+    # the same two paths, and each is shown once (issue 17).
+    s.work.git("push", "-q", "--no-verify", "origin", f"{strict_tip}:refs/heads/copy")
+    proc = hook_push_scene(s, line("refs/heads/main", merge, "refs/heads/main", strict_tip),
+                           line("refs/heads/copy", merge, "refs/heads/copy", strict_tip))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("as a whole") == 2, proc.stderr
+    assert f"ci/run.sh: protected: {whole}" in proc.stderr, proc.stderr
+
+
+def test_in_process_push_does_not_rejudge_what_the_remote_has_when_tracking_is_stale(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The remote's tip as git reports it is on the remote, even when this clone's
+    remote-tracking branch lags behind (fetched by URL, or not fetched since): a commit that
+    is already there, out of scope or not, is not judged again (issue 17)."""
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    theirs = p.commit("docs/guide.md", "guide\n", "docs", "--no-verify")   # out of scope
+    p.work.git("push", "-q", "--no-verify", "origin", "main")
+    p.work.git("update-ref", "refs/remotes/origin/main", "main~1")          # stale tracking
+    ours = p.commit("src/b.py", "b\n", "b\n\nTask: T-1")
+    proc = hook_push(p, line("refs/heads/main", ours, "refs/heads/main", theirs))
+    assert proc.returncode == 0, proc.stderr
+    assert "refs/heads/main: 1 new commit(s), all pass" in proc.stderr, proc.stderr
+
+
+def test_in_process_push_over_a_remote_ref_that_is_no_commit(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A remote tag that points at a blob, replaced by a commit: nothing on the remote side to
+    subtract, the new commits judged as for a new ref, and no crash (issue 17)."""
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    blob = p.work.git("hash-object", "-w", "--stdin", input=b"a blob\n").stdout.decode().strip()
+    p.work.git("push", "-q", "--no-verify", "origin", f"{blob}:refs/tags/b")
+    ours = p.commit("src/b.py", "b\n", "b\n\nTask: T-1")
+    proc = hook_push(p, line("refs/heads/main", ours, "refs/tags/b", blob))
+    assert proc.returncode == 0, proc.stderr
+    assert "refs/tags/b: 1 new commit(s), all pass" in proc.stderr, proc.stderr
+
+
+def test_in_process_new_ref_judged_under_two_policies_names_both(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new branch whose one commit merges two remote branches with different policies is
+    judged under both, and its summary line names both, in parent order (issue 17)."""
+    from test_hostile_trust_push import STRICT, TASK
+    from three_points import Scene
+
+    s = Scene.build(make_repo, tmp_path, {".avorelo/task.yaml": TASK, "src/a.py": "a\n"})
+    s.work.git("branch", "old")
+    s.commit({".avorelo/policy.yaml": STRICT}, "policy")
+    s.publish("main", "old")
+    strict_tip = s.rev("main")
+    merge = s.work.git("commit-tree", "main^{tree}", "-p", "main", "-p", "old",
+                       "-m", "Merge old\n\nTask: T-1").stdout.decode().strip()
+    proc = hook_push_scene(s, line("refs/heads/both", merge, "refs/heads/both", ZERO))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"refs/heads/both: 1 new commit(s), all pass (policy at {strict_tip[:12]}; "
+            "defaults: no policy file)") in proc.stderr, proc.stderr
+    # A push's report: passing commits are not shown one by one, the verdict line says push.
+    assert proc.stderr.startswith("avorelo-gate: PASS push\n"), proc.stderr
+    assert "PASS commit" not in proc.stderr
+    # Under GitHub Actions the log names the push's span: the first ref's remote..local.
+    actions = s.work.gate("hook", "pre-push", "origin", str(s.remote), env={
+        "GITHUB_ACTIONS": "true"},
+        input=line("refs/heads/both", merge, "refs/heads/both", ZERO).encode())
+    assert actions.returncode == 0, actions.stderr
+    assert f"(push {ZERO}..{merge})" in actions.stdout, actions.stdout
 
 
 def hook_push_scene(s: Any, *lines: str) -> subprocess.CompletedProcess[str]:

@@ -300,6 +300,10 @@ TAMPERS: dict[str, tuple[Any, str]] = {
                    "task.id: the receipt says 'T-2'"),
     "subject tree": (lambda d: _edit(d, lambda doc: doc["subject"][0]["digest"].update(
         gitTree="0" * 40)), "gitTree 000000000000 is not the commit's tree"),
+    # a field that is not a mapping on one side is named whole, with what it is
+    "approvals claimed": (lambda d: _edit(d, lambda doc: doc["predicate"].update(approvals=[])),
+                          "approvals: the approvals differs: the receipt says [], recomputed "
+                          "from the commit None"),
 }
 
 
@@ -316,6 +320,11 @@ def test_verify_catches_tampering(hooked: GitRepo, case: str) -> None:
     assert proc.returncode == 1, proc.stdout
     assert "receipt-invalid" in proc.stdout and needle in proc.stdout, proc.stdout
     assert "Traceback" not in proc.stderr
+    # The JSON report names the status too, whichever check found it (issue 17: a receipt
+    # that does not parse is "invalid" there as well, not some other word).
+    doc = json.loads(verify(hooked, "HEAD~1..HEAD", "--format", "json").stdout)
+    assert [(c["status"], any(needle in p for p in c["problems"]))
+            for c in doc["commits"]] == [("invalid", True)]
 
 
 def test_verify_catches_a_receipt_copied_from_another_commit(hooked: GitRepo) -> None:
@@ -347,6 +356,62 @@ def test_verify_catches_an_edited_failing_verdict(hooked: GitRepo) -> None:
     assert proc.returncode == 1
     assert "verdict: the receipt says 'pass', the commit gives 'fail'" in proc.stdout
     assert "out-of-scope docs/guide.md" in proc.stdout
+
+
+def test_verify_names_every_recorded_and_recomputed_violation(hooked: GitRepo) -> None:
+    """A failing receipt whose violations were swapped for others of the same count: both
+    lists are shown whole, each entry apart (issue 17)."""
+    hooked.write("docs/guide.md", "sneaky\n")
+    hooked.write("docs/more.md", "more\n")
+    hooked.add()
+    hook_commit(hooked, "out of scope\n\nTask: T-1", "--no-verify")
+    note = note_of(hooked)
+    assert note is not None
+
+    def swap(doc: dict[str, Any]) -> None:
+        for v in doc["predicate"]["violations"]:
+            if v.get("path") == "docs/more.md":
+                v["path"] = "docs/other.md"
+
+    put_note(hooked, "HEAD", _edit(note, swap))
+    proc = verify(hooked)
+    assert proc.returncode == 1
+    assert ("violations differ: recorded [out-of-scope docs/guide.md, out-of-scope "
+            "docs/other.md], recomputed [out-of-scope docs/guide.md, out-of-scope "
+            "docs/more.md]") in proc.stdout, proc.stdout
+
+
+def test_receipt_records_the_context_the_task_was_given(hooked: GitRepo) -> None:
+    """The context set the commit was checked with (each file's blob at the parent) and the
+    task's tools are in the receipt, and verify recomputes them (issue 17: neither was pinned
+    by any test)."""
+    hooked.write(".avorelo/tasks/T-3.yaml",
+                 'id: T-3\nscope: ["src/**"]\ncontext: [docs/guide.md]\ntools: [pytest]\n')
+    hooked.add()
+    hook_commit(hooked, "a task with context\n\nTask: T-1")
+    guide = hooked.git("rev-parse", "HEAD:docs/guide.md").stdout.decode().strip()
+    parent = hooked.git("rev-parse", "HEAD").stdout.decode().strip()
+    edit_and_commit(hooked, message="edit\n\nTask: T-3")
+    context = receipt_of(hooked)["predicate"]["context"]
+    assert context == {"at": parent, "files": [
+        {"path": "docs/guide.md", "blob": guide, "size": len("# guide\n")}],
+        "total_bytes": len("# guide\n")}, context
+    # and the tools it declared and used (Tools-Used: trailers), as recorded
+    assert receipt_of(hooked)["predicate"]["tools"] == {"declared": ["pytest"], "used": []}
+    assert verify(hooked, "HEAD~1..HEAD").returncode == 0
+
+
+def test_receipt_records_the_approvals_the_policy_asked_for(hooked: GitRepo) -> None:
+    ada = "Ada Lovelace <ada@example.org>"
+    hooked.write(".avorelo/policy.yaml", POLICY + f'approvals:\n  - {{paths: ["src/**"], '
+                 f'approvers: ["{ada}"], count: 1}}\n')
+    hooked.add()
+    hook_commit(hooked, "approvals\n\nTask: T-1", env={"AVORELO_ALLOW_POLICY_CHANGE": "1"})
+    edit_and_commit(hooked, message=f"edit\n\nTask: T-1\nApproved-by: {ada}")
+    assert receipt_of(hooked)["predicate"]["approvals"] == [
+        {"rule": 0, "required": 1, "approved_by": [ada], "claimed": True, "via": "trailer",
+         "satisfied": True}]
+    assert verify(hooked, "HEAD~1..HEAD").returncode == 0
 
 
 def test_verify_reports_missing_receipts_and_missing_notes_ref(repo: GitRepo) -> None:
@@ -381,7 +446,10 @@ def test_hmac_signed_receipts(hooked: GitRepo) -> None:
     sig = receipt_of(hooked)["predicate"]["signature"]
     assert sig["alg"] == "hmac-sha256" and len(sig["value"]) == 64
     good = verify(hooked, env={"AVORELO_RECEIPT_KEY": "s3cret"})
-    assert good.returncode == 0 and "valid" in good.stdout
+    assert good.returncode == 0, good.stdout
+    # The key was used: the report says the signature is valid, not that it went unchecked.
+    assert f"(signed (hmac-sha256, key id {sig['keyid']}): valid)" in good.stdout, good.stdout
+    assert "not checked" not in good.stdout
     wrong = verify(hooked, env={"AVORELO_RECEIPT_KEY": "guess"})
     assert wrong.returncode == 1 and "signed with another key" in wrong.stdout
     unchecked = verify(hooked)

@@ -187,11 +187,17 @@ def test_plain_directory_lists_answer_as_pathspec(pats: list[str], path: str) ->
     assert Matcher.compile(pats).match(path) == match_reference(pats, path)
 
 
-@pytest.mark.parametrize("pattern", ["[[-?]", "src/[z-a].py", "[!9-0]x"])
+@pytest.mark.parametrize("pattern", ["[[-?]", "src/[z-a].py", "[!9-0]x", "x[z-a]", "ab[z-a]",
+                                     "[X-A]"])
 def test_a_class_range_that_runs_backwards_is_bad_input(pattern: str) -> None:
     """pathspec cannot compile ``[z-a]`` (git's wildmatch lets it match nothing): refused up
     front, by validate and by every check, never an internal error."""
     assert "runs backwards" in (pattern_problem(pattern) or "")
+
+
+def test_a_backwards_range_is_named_with_its_fix() -> None:
+    assert pattern_problem("src/[z-a].py") == (
+        "the range 'z-a' in a '[...]' class runs backwards; write the lower character first")
 
 
 @pytest.mark.parametrize("pattern", ["[a-z]", "[]-a]", "[a-]", "[-a]", "[!a-c]", "[]]"])

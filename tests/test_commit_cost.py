@@ -86,6 +86,72 @@ def test_deferred_pre_commit_gives_the_commit_check_s_verdict(hooked: GitRepo,
         assert rule in {v["rule"] for v in json.loads(checked.stdout)["violations"]}
 
 
+def _cat_file_batches(trace: Path) -> int:
+    """How many ``git cat-file --batch`` processes a GIT_TRACE2_EVENT trace saw start."""
+    starts = [json.loads(line) for line in trace.read_text().splitlines()]
+    return sum(1 for e in starts if e.get("event") == "start"
+               and e["argv"][-2:] == ["cat-file", "--batch"])
+
+
+WIDENED = 'id: T-1\nscope: ["src/**", "docs/**"]\n'
+READ_ONCE = dict(SCENARIOS, **{
+    # The commit widens its own task: the version at HEAD narrows it (read ahead with the
+    # index's in the same process; reading the index's twice would let docs/ through).
+    "widens-itself": ({".avorelo/tasks/T-1.yaml": WIDENED, "docs/x.md": "x\n"},
+                      "work\n\nTask: T-1\n", 1, "out-of-scope")})
+
+
+@pytest.mark.parametrize("name", sorted(READ_ONCE))
+def test_a_commit_reads_its_task_and_policy_files_in_one_git_process(
+        hooked: GitRepo, tmp_path: Path, name: str) -> None:
+    """commit-msg reads the task's files in the index and at HEAD and HEAD's policy through
+    one ``cat-file --batch`` (issue 14: it was three), with the verdict ``check
+    --message-file`` gives."""
+    files, message, code, rule = READ_ONCE[name]
+    assert hooked.gate("install").returncode == 0
+    _stage(hooked, files)
+    msg = hooked.path / "MSG"
+    msg.write_text(message)
+    checked = hooked.gate("check", "--message-file", str(msg))
+    assert checked.returncode == code, checked.stdout + checked.stderr
+    trace = tmp_path / "trace.json"
+    proc = hooked.git("commit", "-q", "-m", message, check=False,
+                      env={"GIT_TRACE2_EVENT": str(trace)})
+    stderr = proc.stderr.decode()
+    assert proc.returncode == (0 if code == 0 else 1), stderr
+    assert rule in stderr
+    assert _cat_file_batches(trace) == 1
+
+
+@pytest.mark.parametrize(("name", "args"), [
+    ("in-scope", ("--task", "T-1")), ("widens-itself", ("--task", "T-1")),
+    ("in-scope", ()), ("widens-itself", ())])
+def test_check_reads_the_task_and_policy_files_in_one_git_process(
+        hooked: GitRepo, tmp_path: Path, name: str, args: tuple[str, ...]) -> None:
+    """``check`` (and the pre-commit hook, the same read-ahead) reads the task's files at HEAD
+    with the index's: one ``cat-file --batch``, the same verdict."""
+    files, _message, code, _rule = READ_ONCE[name]
+    _stage(hooked, files)
+    trace = tmp_path / "trace.json"
+    proc = hooked.gate("check", *args, env={"GIT_TRACE2_EVENT": str(trace)})
+    # Without --task nothing names T-1 (require_task: the policy says no-task).
+    assert proc.returncode == (code if args else 1), proc.stdout + proc.stderr
+    assert _cat_file_batches(trace) == 1
+
+
+def test_an_amend_reads_its_own_base_and_keeps_the_verdict(hooked: GitRepo,
+                                                          tmp_path: Path) -> None:
+    """An amend is judged against HEAD's parent, which the read-ahead does not guess: git is
+    asked as before, and the verdict is the amend's own."""
+    assert hooked.gate("install").returncode == 0
+    _stage(hooked, {"src/b.py": "b\n"})
+    assert hooked.git("commit", "-q", "-m", "work\n\nTask: T-1", check=False).returncode == 0
+    _stage(hooked, {"docs/x.md": "x\n"})
+    proc = hooked.git("commit", "-q", "--amend", "-m", "work\n\nTask: T-1", check=False)
+    assert proc.returncode == 1
+    assert "out-of-scope" in proc.stderr.decode()
+
+
 def test_pre_commit_alone_checks_in_python(hooked: GitRepo) -> None:
     """Without commit-msg beside it nothing would check later: pre-commit judges what it can
     (the protected path) itself, before the message is written."""

@@ -100,12 +100,14 @@ def run_check(repo: Repo, req: CheckRequest,
     return GateReport(overall=check_request(repo, req, environ).result)
 
 
-def check_request(repo: Repo, req: CheckRequest,
-                  environ: Mapping[str, str] = os.environ) -> Checked:
+def check_request(repo: Repo, req: CheckRequest, environ: Mapping[str, str] = os.environ,
+                  declared: TrailerDeclaration | None = None) -> Checked:
+    """``declared``: the message file's declaration when the caller has parsed it already
+    (commit-msg reads ahead by it); parsing it again would ask git twice."""
     change = build_change(repo, req)
     declaration = None
     if req.message_file:
-        declaration = message_declaration(repo, req.message_file)
+        declaration = declared or message_declaration(repo, req.message_file)
     elif req.mode == "commit":
         declaration = commit_declaration(repo, change.head)
     task = request_task(repo, change, req, environ, declaration)

@@ -17,7 +17,7 @@ from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError, GateError
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import zsplit
-from avorelo_gate.git.repo import Repo
+from avorelo_gate.git.repo import ObjectsReadAhead, Repo
 from avorelo_gate.task.declare import TaskMemo, declared_task_files
 from avorelo_gate.task.policy import AVORELO_DIR, POLICY_PATH
 
@@ -27,12 +27,11 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class PrefetchedRepo(Repo):
+class PrefetchedRepo(ObjectsReadAhead):
     """A Repo that answers commits, diffs and blobs it was given in bulk, before asking git."""
 
     commits: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     diffs: Mapping[str, list[RawEntry]] = field(default_factory=dict)  # against parent 1
-    objects: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
     declarations: Mapping[str, TrailerDeclaration] = field(default_factory=dict)
     # The commits' tasks, each distinct set of task inputs resolved once.
     tasks: TaskMemo = field(default_factory=TaskMemo, compare=False)
@@ -54,11 +53,6 @@ class PrefetchedRepo(Repo):
             # What _diff does after git answers: a text file forced binary gets its lines.
             return self._recount_forced_binary("diff-tree", ("-r", a, b), self.diffs[b])
         return super().diff_trees(a, b)
-
-    def cat_objects(self, names: Sequence[str]) -> dict[str, tuple[str, bytes] | None]:
-        if names and all(n in self.objects for n in names):
-            return {n: self.objects[n] for n in names}
-        return super().cat_objects(names)
 
 
 def prefetch_commits(repo: Repo, commits: Sequence[str]) -> PrefetchedRepo:

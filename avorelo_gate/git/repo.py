@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import GitError
 from avorelo_gate.git.diff import Diffs
 from avorelo_gate.git.paths import fsdecode, fsencode
@@ -15,6 +16,23 @@ from avorelo_gate.git.revisions import Revisions
 class Repo(Revisions, Diffs, Refs):
     """A repository, reached through ``git``: every question asked of it is a method. Its
     fields (``base.RepoBase``, a frozen dataclass) are what ``discover`` found."""
+
+
+@dataclass(frozen=True)
+class ObjectsReadAhead(Repo):
+    """A Repo that answers a read of objects it was handed in bulk before asking git.
+
+    A command that knows what it will read asks one ``cat-file --batch`` for all of it, not
+    one per read; a read of anything else goes to git as before, so a wrong guess costs
+    only the process it would have cost anyway. The answers are git's, read from the same
+    repository state, and live as long as the command."""
+
+    objects: Mapping[str, tuple[str, bytes] | None] = field(default_factory=dict)
+
+    def cat_objects(self, names: Sequence[str]) -> dict[str, tuple[str, bytes] | None]:
+        if names and all(n in self.objects for n in names):
+            return {n: self.objects[n] for n in names}
+        return super().cat_objects(names)
 
 
 def discover(git: Git) -> Repo:

@@ -117,16 +117,23 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     msgfile = args[0] if args else environ.get("PRE_COMMIT_COMMIT_MSG_FILENAME")
     if not msgfile:
         raise BadInputError("hook commit-msg: expected the message file (MSGFILE)")
-    from avorelo_gate.gate.assemble import CheckRequest, check_request
+    from avorelo_gate.gate.assemble import CheckRequest, check_request, message_declaration
+    from avorelo_gate.points.readahead import expected_objects
     from avorelo_gate.points.staged_cache import with_cache
 
-    repo = with_cache(open_repo(environ=environ))
-    marked = take_amend_marker(repo)
+    found = open_repo(environ=environ)
+    marked = take_amend_marker(found)
     amend = commit_amends()
     req = CheckRequest(message_file=msgfile, amend=marked if amend is None else amend)
-    stamped = stamp_task(repo, msgfile, environ)
+    stamped = stamp_task(found, msgfile, environ)
+    # The task and policy files the check reads, asked of git in one process, not three
+    # (an amend's base is not HEAD: no guess). stamp_task has written the active task's id
+    # into the message; the message parsed once serves the guess and the check.
+    declared = message_declaration(found, msgfile)
+    ids = [environ.get("AVORELO_TASK", "").strip(), declared.task_id or ""]
+    repo = with_cache(found, () if req.amend else expected_objects(found, ids))
     with memo.using(repo.state_dir()):
-        checked = check_request(repo, req, environ)
+        checked = check_request(repo, req, environ, declared)
     if stamped:
         from avorelo_gate.dataclass_lite import replace
 

@@ -113,12 +113,17 @@ class ReadAheadRepo(Repo):
 
 
 def expected_objects(repo: Repo, task_ids: Sequence[str]) -> list[str]:
-    """What a staged check reads: the index's task files (``task.yaml``, and ``tasks/ID.yaml``
-    for each id already known) and the policy in force (HEAD's; the index's before the first
-    commit). A guess that misses costs nothing but the guess: git is asked as before."""
-    names = [f":{TASKS_DIR}/{t}.yaml" for t in task_ids if schema.TASK_ID.match(t)]
-    names.append(f":{TASK_PATH}")
-    names.append(f"{repo.head}:{POLICY_PATH}" if repo.head else f":{POLICY_PATH}")
+    """What a staged check reads: the task files (``task.yaml``, and ``tasks/ID.yaml`` for each
+    id already known) in the index and at HEAD, where their earlier version narrows the task,
+    and the policy in force (HEAD's; the index's before the first commit). A guess that misses
+    costs nothing but the guess: git is asked as before."""
+    files = [f"{TASKS_DIR}/{t}.yaml" for t in dict.fromkeys(task_ids) if schema.TASK_ID.match(t)]
+    files.append(TASK_PATH)
+    names = [f":{p}" for p in files]
+    if repo.head:
+        names += [f"{repo.head}:{p}" for p in (*files, POLICY_PATH)]
+    else:
+        names.append(f":{POLICY_PATH}")
     return names
 
 

@@ -24,7 +24,7 @@ from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.files.digest import sha256
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.paths import fsdecode, fsencode
-from avorelo_gate.git.repo import Repo
+from avorelo_gate.git.repo import ObjectsReadAhead, Repo
 
 CACHE_NAME = "staged-diff"
 VERSION = 1
@@ -123,8 +123,9 @@ def _entry(row: list[bytes]) -> RawEntry:
 
 
 @dataclass(frozen=True)
-class CachedStagedRepo(Repo):
-    """``repo`` answering the staged diff from pre-commit's cache when it is still valid."""
+class CachedStagedRepo(ObjectsReadAhead):
+    """``repo`` answering the staged diff from pre-commit's cache when it is still valid,
+    and the reads it was handed in bulk (``read_ahead``) from that one answer."""
 
     def diff_staged(self, base: str | None = None) -> list[RawEntry]:
         wanted = base or self.head or self.empty_tree
@@ -132,10 +133,11 @@ class CachedStagedRepo(Repo):
         return cached if cached is not None else super().diff_staged(base)
 
 
-def with_cache(repo: Repo) -> Repo:
+def with_cache(repo: Repo, read_ahead: Sequence[str] = ()) -> Repo:
     if repo.bare or not repo.toplevel:
         return repo
     return CachedStagedRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                             bare=repo.bare, shallow=repo.shallow,
                             object_format=repo.object_format, toplevel=repo.toplevel,
-                            head=repo.head, hooks=repo.hooks)
+                            head=repo.head, hooks=repo.hooks,
+                            objects=repo.cat_objects(list(dict.fromkeys(read_ahead))))

@@ -16,8 +16,9 @@ the CLI and the git hooks the tests start) and runs the tests with ``-x``.
 
 Verdicts (mutation/hand/<module>.json, one exit code per mutant, kept across runs):
 - 1, a test failed: **killed**, by mutmut's own criterion (the tests are in its selection);
-- 124, the tests ran past ``--timeout``: **timeout**, counted killed as mutmut counts it (give a
-  timeout several times the tests' own time, so that only a loop reaches it);
+- 124, the tests ran past their time limit (30 s + 5x their time on the unmutated code, at most
+  ``--timeout``), or one test past 10 s + 5x its own: **timeout**, counted killed as mutmut
+  counts it (the limits are several times the tests' own time, so that only a loop reaches them);
 - 0, every given test passed: **not a verdict**. The mutant may be killed by a test outside the
   given set, or be equivalent. ``merge`` records it as survived only when
   mutation/survivors.json explains it (equivalent, or the new test that kills it, checked by
@@ -40,8 +41,10 @@ code (they must all pass) with mutmut's trampolines reporting each call, as in m
 pass; each mutant then meets first only the tests that called its function in their own
 process, fastest first, and, if it passes them, the whole given set (a test may reach the
 function only through a git hook or a CLI child, where no call is seen). On receipts/verify.py
-a killed mutant took ~0.5 s instead of ~10 s. A mutant already judged (mutation/results/, or
-this runner's own file) is skipped unless ``--again``; ``--mutants`` names single ones.
+a killed mutant took ~0.5 s instead of ~10 s. The test that killed a function's last mutant
+runs first for its next one (mutants of one function mostly fall to one test). A mutant
+already judged (mutation/results/, or this runner's own file) is skipped unless ``--again``;
+``--mutants`` names single ones.
 Stopping the runner (SIGTERM, ^C) kills the running mutants' tests and records no verdict
 for them.
 
@@ -199,6 +202,11 @@ def run(module: str, functions: list[str], only: list[str], again: bool, timeout
             running[pid] = (name, started, started + reach.time_limit(name, timeout))
         pid, rc = wait(running)
         name, started, _ = running.pop(pid)
+        killer = reach.killer_file(pid)
+        if killer.is_file():
+            if rc == KILLED:
+                reach.killed(name, killer.read_text())
+            killer.unlink()
         verdicts[name] = rc
         path.write_text(json.dumps(verdicts, indent=0, sort_keys=True) + "\n")
         print(f"{name} {rc} {time.monotonic() - started:.1f}s", flush=True)
@@ -226,6 +234,9 @@ class Reach:
         self.hits: dict[str, list[str]] = {}      # test id: functions it called
         self.seconds: dict[str, float] = {}       # test id: its time on the unmutated code
         self.failed: list[str] = []               # tests that fail on it (none, or no run)
+        # function: the tests that killed its mutants so far, the latest first. Mutants of one
+        # function mostly fall to the same test, so it runs first for the next one.
+        self.killers: dict[str, list[str]] = {}
 
     @classmethod
     def install(cls) -> None:
@@ -284,11 +295,32 @@ class Reach:
 
     def tests_of(self, mutant: str) -> list[str]:
         function = mutant.rsplit("__mutmut_", 1)[0]
-        return sorted((test for test, called in self.hits.items() if function in called),
-                      key=self.seconds.__getitem__)
+        reaching = sorted((test for test, called in self.hits.items() if function in called),
+                          key=self.seconds.__getitem__)
+        killers = [t for t in self.killers.get(function, []) if t in reaching]
+        return killers + [t for t in reaching if t not in killers]
+
+    def killed(self, mutant: str, test: str) -> None:
+        function = mutant.rsplit("__mutmut_", 1)[0]
+        kept = self.killers.setdefault(function, [])
+        if test in kept:
+            kept.remove(test)
+        kept.insert(0, test)
+
+    @staticmethod
+    def killer_file(pid: int) -> Path:
+        return HAND / f".killer-{pid}"
 
     def judge(self, pytest: Any, mutant: str, base: list[str], args: list[str]) -> int:
         first = self.tests_of(mutant)
+        killer = self.killer_file(os.getpid())
+
+        class Killer:   # which test failed, for the parent's ordering of the next mutants
+            def pytest_runtest_logreport(self, report: Any) -> None:
+                if report.failed and not killer.exists():
+                    killer.write_text(report.nodeid)
+
+        watch = [self.per_test_limit(pytest), Killer()]
         if first:
             class Only:
                 @pytest.hookimpl(trylast=True)
@@ -296,7 +328,7 @@ class Reach:
                     by_id = {item.nodeid: item for item in items}
                     items[:] = [by_id[test] for test in first if test in by_id]
 
-            rc = int(pytest.main([*base, *args], plugins=[Only()]))
+            rc = int(pytest.main([*base, *args], plugins=[Only(), *watch]))
             if rc != PASSED or not self.whole_set or len(first) == len(self.hits):
                 return rc
 
@@ -305,7 +337,28 @@ class Reach:
             def pytest_collection_modifyitems(self, items: list[Any]) -> None:
                 items[:] = [item for item in items if item.nodeid not in first]
 
-        return int(pytest.main([*base, *args], plugins=[Rest()]))
+        return int(pytest.main([*base, *args], plugins=[Rest(), *watch]))
+
+    def per_test_limit(self, pytest: Any) -> object:
+        """A plugin ending the run as a timeout when one test runs past 10 s + 5x its own time
+        on the unmutated code: a loop the first test meets then costs seconds, not the whole
+        run's limit (``_reversed_range``'s loop mutants each held a job ~11 minutes). The
+        runner kills the process group, so a looping CLI or hook child dies with it."""
+        seconds = self.seconds
+
+        def expire(_signum: int, _frame: object) -> None:
+            os._exit(TIMEOUT)
+
+        class Limit:
+            @pytest.hookimpl(hookwrapper=True)
+            def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
+                if item.nodeid in seconds:   # a test not timed runs under the run's limit
+                    signal.signal(signal.SIGALRM, expire)
+                    signal.setitimer(signal.ITIMER_REAL, 10 + 5 * seconds[item.nodeid])
+                yield
+                signal.setitimer(signal.ITIMER_REAL, 0)
+
+        return Limit()
 
 
 def wait(running: dict[int, tuple[str, float, float]]) -> tuple[int, int]:
@@ -314,6 +367,8 @@ def wait(running: dict[int, tuple[str, float, float]]) -> tuple[int, int]:
         for pid, (_, _, deadline) in running.items():
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)   # a looping child of a timed-out test
                 return pid, os.waitstatus_to_exitcode(status)
             if time.monotonic() > deadline:
                 with contextlib.suppress(ProcessLookupError):

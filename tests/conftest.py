@@ -162,7 +162,10 @@ def hooks_run_this_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
 def run_gate(*args: str, cwd: Path, input: bytes | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real console entry point in a subprocess (what hooks and users run)."""
-    if (_MUTMUT_STATS[0] or _IN_PROCESS) and args[:1] != ("prove",):   # prove writes to fd 1
+    # prove streams its command's output to fd 1, which an in-process run does not capture
+    # (the command is the first word that is not an option: `--debug prove` too).
+    command = next((a for a in args if not a.startswith("-")), "")
+    if (_MUTMUT_STATS[0] or _IN_PROCESS) and command != "prove":
         from inproc import run_main
         return run_main(*args, cwd=cwd, env=env, input=input)
     full_env = dict(os.environ, **(env or {}))

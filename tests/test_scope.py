@@ -188,7 +188,7 @@ def test_plain_directory_lists_answer_as_pathspec(pats: list[str], path: str) ->
 
 
 @pytest.mark.parametrize("pattern", ["[[-?]", "src/[z-a].py", "[!9-0]x", "x[z-a]", "ab[z-a]",
-                                     "[X-A]"])
+                                     "[X-A]", "[]z-a]", "x[]z-a]", "[a-cz-a]", "[a][z-a]"])
 def test_a_class_range_that_runs_backwards_is_bad_input(pattern: str) -> None:
     """pathspec cannot compile ``[z-a]`` (git's wildmatch lets it match nothing): refused up
     front, by validate and by every check, never an internal error."""
@@ -200,7 +200,15 @@ def test_a_backwards_range_is_named_with_its_fix() -> None:
         "the range 'z-a' in a '[...]' class runs backwards; write the lower character first")
 
 
-@pytest.mark.parametrize("pattern", ["[a-z]", "[]-a]", "[a-]", "[-a]", "[!a-c]", "[]]"])
+# "x[!- ]", "x[^- ]": the negation is not the start of a range ('!' > ' ' would run
+# backwards). "[]]z-a]", "[x]b-a]": the class ends at its first ']' (one first in it is
+# literal); what follows is literal text, not a range. "[a-a]": a range of one character.
+# "[a-c-a]": after a range, '-' is literal ("c-a" is not a range). "[[]z-a]": a '[' inside
+# a class starts nothing. Above, "[]z-a]": the range after a literal ']' counts; "[a-cz-a]":
+# so does the range right after a range; "[a][z-a]": and a class right after a class.
+@pytest.mark.parametrize("pattern", ["[a-z]", "[]-a]", "[a-]", "[-a]", "[!a-c]", "[]]",
+                                     "x[!- ]", "x[^- ]", "[]]z-a]", "[x]b-a]", "[a-a]",
+                                     "[a-c-a]", "[[]z-a]"])
 def test_forward_ranges_and_literal_dashes_are_fine(pattern: str) -> None:
     assert pattern_problem(pattern) is None
     Matcher._build((pattern,))   # and pathspec compiles them
@@ -278,3 +286,95 @@ def test_an_empty_folded_matcher_matches_nothing() -> None:
 def test_the_reference_matcher_skips_comments_as_pathspec_does() -> None:
     assert match_reference(("# a comment", "src/**"), "src/a.py")
     assert not match_reference(("# src/**",), "src/a.py")
+
+
+# -- the translation kept in the clone's memo (issue 14), and its defence ---------------------
+MEMO_PATTERNS = ("src/**", "!src/keys/**", "*.pem", "# a comment", "docs/[a-c]*.md")
+
+
+def _untranslatable(patterns: object) -> None:
+    raise AssertionError(f"pathspec asked again for {patterns!r}")
+
+
+def test_a_pattern_list_in_the_memo_is_not_translated_again(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The hooks keep pathspec's translation in the memo because importing pathspec costs a
+    hook more than its decision: a second compile of the same list must take it from there,
+    exactly as first made; another list is translated afresh."""
+    from avorelo_gate.files import memo
+    from avorelo_gate.task import scope
+
+    with memo.using(str(tmp_path)):
+        first = scope._regexes(MEMO_PATTERNS)
+        monkeypatch.setattr(scope, "_spec", _untranslatable)
+        assert scope._regexes(MEMO_PATTERNS) == first
+        with pytest.raises(AssertionError, match="asked again"):
+            scope._regexes(("other/**",))
+    assert [r[0] for r in first] == ["src/**", "!src/keys/**", "*.pem", "docs/[a-c]*.md"]
+
+
+@pytest.mark.parametrize("kept", [
+    [["src/**", "^src/", 1]], [["src/**", 1, True]], [[1, "^src/", True]], [["src/**", "^src/"]],
+    [["src/**", "^src/", True, "extra"]], ["src/**"], [("src/**", "^src/", True)]])
+def test_a_memo_entry_of_the_wrong_shape_is_translated_afresh(
+        tmp_path, kept: object) -> None:  # type: ignore[no-untyped-def]
+    """Whatever the memo holds under the list's key, only a list of [pattern, regex, include]
+    triples of the right types is used; anything else is a miss (the memo is a cache, never
+    an input)."""
+    from avorelo_gate.files import memo
+    from avorelo_gate.task import scope
+
+    pats = ("src/**",)
+    fresh = scope._regexes(pats)
+    key = "\0".join((scope._pathspec_fingerprint(), *pats)).encode("utf-8", "surrogatepass")
+    with memo.using(str(tmp_path)):
+        memo.put("gitignore-regex", key, kept)
+        assert scope._regexes(pats) == fresh
+
+
+def test_an_undecodable_pattern_is_kept_and_matched(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A name that is not UTF-8 (git's bytes, held as surrogates, as a Task-Scope trailer can
+    carry) still has a memo key and is matched byte for byte."""
+    from avorelo_gate.files import memo
+    from avorelo_gate.task import scope
+
+    pats = ("src/\udcff/**",)
+    with memo.using(str(tmp_path)):
+        assert scope._regexes(pats) == scope._regexes(pats)
+        assert Matcher._build(pats).match("src/\udcff/a")
+
+
+@pytest.mark.parametrize("pats", [("docs/**", "src/[z-a].py", "x"), ("src/[z-a].py",)])
+def test_a_pattern_pathspec_cannot_compile_is_named_not_its_neighbours(pats) -> None:  # type: ignore[no-untyped-def]
+    """Defence in depth: pattern_problem refuses every pattern pathspec cannot compile, but a
+    list that reached the translation without it names the pattern at fault (exit 2), never
+    a traceback."""
+    from avorelo_gate.errors import BadInputError
+    from avorelo_gate.task import scope
+
+    with pytest.raises(BadInputError) as raised:
+        scope._regexes(pats)
+    assert str(raised.value).startswith("pattern 'src/[z-a].py' cannot be matched: ")
+
+
+@pytest.mark.parametrize("kind", ["Matcher", "FoldedMatcher"])
+def test_a_pattern_list_is_compiled_once_per_process_and_the_cache_is_bounded(
+        monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """A range of 4,000 commits compiles one task's patterns 4,000 times: the first matcher
+    (immutable) serves them all. At MAX_COMPILED lists the cache starts again, so a process
+    that meets many lists holds at most that many."""
+    from avorelo_gate.task import scope
+
+    cache = scope._COMPILED if kind == "Matcher" else scope._FOLDED
+    monkeypatch.setattr(scope, "MAX_COMPILED", 4)
+    cache.clear()
+    compile_ = getattr(scope, kind).compile
+    first = compile_(["src/**"])
+    assert compile_(("src/**",)) is first
+    for i in range(3):
+        compile_([f"d{i}/**"])
+    assert len(cache) == 4 and compile_(["src/**"]) is first
+    compile_(["d9/**"])   # the fifth list: the cache starts again with it alone
+    assert list(cache) == [("d9/**",)]
+    assert compile_(["src/**"]) is not first
+    cache.clear()

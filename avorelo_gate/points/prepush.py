@@ -57,8 +57,10 @@ class PushedRef:
 
 @dataclass(frozen=True)
 class PushTarget:
+    """Where the push goes. git passes the URL too; nothing is judged by it (a remote's
+    configuration, not its URL, says which remote-tracking refs are "already there")."""
+
     remote: str
-    url: str
     configured: bool     # a remote by that name exists (else git was given a URL)
 
     def not_on_remote(self) -> str:
@@ -107,14 +109,13 @@ def read_stdin() -> str:
 
 def pre_push(args: list[str], environ: Mapping[str, str]) -> GateReport | int:
     remote = args[0] if args else environ.get("PRE_COMMIT_REMOTE_NAME", "")
-    url = args[1] if len(args) > 1 else environ.get("PRE_COMMIT_REMOTE_URL", remote)
     if not remote:
         raise BadInputError("hook pre-push: expected REMOTE and URL (git passes them)")
     repo = open_repo(environ=environ)
     refs = parse_push_lines(read_stdin()) or refs_from_pre_commit(repo, environ)
     if not refs:
         return 0   # nothing pushed
-    target = PushTarget(remote, url, remote in repo.remote_names())
+    target = PushTarget(remote, remote in repo.remote_names())
     return check_push(repo, target, refs, environ)
 
 

@@ -130,8 +130,8 @@ def commit_msg(args: list[str], environ: Mapping[str, str]) -> GateReport:
     # (an amend's base is not HEAD: no guess). stamp_task has written the active task's id
     # into the message; the message parsed once serves the guess and the check.
     declared = message_declaration(found, msgfile)
-    ids = [environ.get("AVORELO_TASK", "").strip(), declared.task_id or ""]
-    repo = with_cache(found, () if req.amend else expected_objects(found, ids))
+    reads = () if req.amend else expected_objects(found, environ, declared.task_id)
+    repo = with_cache(found, reads)
     with memo.using(repo.state_dir()):
         checked = check_request(repo, req, environ, declared)
     if stamped:

@@ -112,12 +112,15 @@ class ReadAheadRepo(Repo):
         return found if found is not None else super().cat_objects(names)
 
 
-def expected_objects(repo: Repo, task_ids: Sequence[str]) -> list[str]:
-    """What a staged check reads: the task files (``task.yaml``, and ``tasks/ID.yaml`` for each
-    id already known) in the index and at HEAD, where their earlier version narrows the task,
-    and the policy in force (HEAD's; the index's before the first commit). A guess that misses
-    costs nothing but the guess: git is asked as before."""
-    files = [f"{TASKS_DIR}/{t}.yaml" for t in dict.fromkeys(task_ids) if schema.TASK_ID.match(t)]
+def expected_objects(repo: Repo, environ: Mapping[str, str] | None,
+                     task_id: str | None) -> list[str]:
+    """What a staged check reads: the task files (``task.yaml``, and ``tasks/ID.yaml`` for the
+    ids known so far: ``task_id`` (--task, or the message's) and AVORELO_TASK) in the index and
+    at HEAD, where their earlier version narrows the task, and the policy in force (HEAD's; the
+    index's before the first commit). A guess that misses costs nothing but the guess: git is
+    asked as before."""
+    ids = [task_id or "", (environ or {}).get("AVORELO_TASK", "").strip()]
+    files = [f"{TASKS_DIR}/{t}.yaml" for t in dict.fromkeys(ids) if schema.TASK_ID.match(t)]
     files.append(TASK_PATH)
     names = [f":{p}" for p in files]
     if repo.head:
@@ -171,10 +174,9 @@ def _stop(pending: _Pending, objects: _Objects | None) -> None:
 def _start(repo: Repo, environ: Mapping[str, str] | None,
            task_id: str | None) -> tuple[_Pending, _Objects | None]:
     base = repo.head or repo.empty_tree
-    ids = [task_id or "", (environ or {}).get("AVORELO_TASK", "").strip()]
     pending = _Pending(base, DiffJob(repo, "diff-index", "--cached", base))
     try:
-        return pending, _Objects(repo, expected_objects(repo, ids))
+        return pending, _Objects(repo, expected_objects(repo, environ, task_id))
     except BaseException:
         pending.cancel()
         raise

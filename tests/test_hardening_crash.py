@@ -331,6 +331,29 @@ def test_sigkill_during_post_commit_keeps_the_notes_ref_and_repairs(proving: Git
         assert run_main("hook", "post-commit", cwd=proving.path).returncode == 0
 
 
+def test_a_pending_receipt_is_whole_without_waiting_for_the_disk(
+        passing: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """commit-msg's pending receipt is renamed into place whole but not fsynced (git leaves
+    the commit's own loose objects unsynced too); every other atomic write still is: the
+    file, then its directory."""
+    from avorelo_gate.files.atomic import write_atomic
+
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    write_atomic(str(tmp_path / "kept.json"), b"{}")
+    assert len(synced) == 2
+    message = tmp_path / "MSG"
+    message.write_text("work\n\nTask: T-1\n")
+    for _ in range(2):   # the second with the hook's memo warm: nothing else to write
+        synced.clear()
+        assert run_main("hook", "commit-msg", str(message), cwd=passing.path).returncode == 0
+    pending = state_dir(passing) / "pending"
+    assert sorted(p.suffix for p in pending.iterdir()) == [".json", ".sh"]
+    assert all(parses(p) for p in pending.iterdir())
+    assert synced == []
+
+
 def test_stale_temporary_files_of_killed_writers_are_swept(tmp_path: Path) -> None:
     from avorelo_gate.files.atomic import STALE_SECONDS, sweep_stale_temps, write_atomic
 

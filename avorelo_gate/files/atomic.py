@@ -1,7 +1,9 @@
 """Crash-safe writes: a unique temporary file beside the target, fsync, then rename.
 
 A reader sees the old content or the new, never a torn one, and concurrent writers never
-share a temporary file. The directory is fsynced too so the rename survives a power cut.
+share a temporary file. The directory is fsynced too so the rename survives a power cut,
+unless the caller says the file need not outlive one (``durable=False``): the rename alone
+keeps a killed writer's file whole.
 A writer killed between the two leaves its temporary file behind: readers never look at one,
 and the next write in that directory removes those more than an hour old.
 """
@@ -17,7 +19,7 @@ TEMP_PREFIX = ".avorelo-tmp-"
 STALE_SECONDS = 3600
 
 
-def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
+def write_atomic(path: str, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
@@ -33,7 +35,8 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException as e:
@@ -42,7 +45,8 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
         if isinstance(e, OSError):
             raise EnvironmentFailure(f"{path}: cannot write: {e.strerror}") from e
         raise
-    _fsync_dir(directory)
+    if durable:
+        _fsync_dir(directory)
     sweep_stale_temps(directory)
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from avorelo_gate.errors import BadInputError, GitError
 from avorelo_gate.gate.assemble import CheckRequest, check_request
 from avorelo_gate.git.diff import RawNumstatParser
 from avorelo_gate.git.paths import display_path, fsdecode, fsencode, zsplit
-from avorelo_gate.git.repo import open_repo
+from avorelo_gate.git.repo import Repo, open_repo
 from avorelo_gate.points import readahead
 from avorelo_gate.points.readahead import staged_read_ahead
 from avorelo_gate.receipts import verify as receipt_verify
@@ -281,8 +282,9 @@ def test_read_ahead_objects_answer_only_what_was_asked_ahead(repo: GitRepo) -> N
 
 
 # -- receipt verify, prefetched -------------------------------------------------------------------
-def test_prefetched_verify_equals_one_commit_at_a_time(repo: GitRepo,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def _receipted_history(repo: GitRepo) -> list[str]:
+    """Six commits with receipts (a merge, a task added on the way, two weights in one
+    message), one of the receipts edited after it was recorded; newest first."""
     setup_repo(repo)
     repo.git("branch", "side")
     messages = ["in scope\n\nTask: T-1\n", "no trailers\n", "two weights\n\nTask: T-1\n"
@@ -308,6 +310,12 @@ def test_prefetched_verify_equals_one_commit_at_a_time(repo: GitRepo,
     note = json.loads(repo.git("notes", "--ref=avorelo", "show", commits[1]).stdout)
     note["predicate"]["diff"]["added"] += 1
     repo.git("notes", "--ref=avorelo", "add", "-f", "-m", json.dumps(note), commits[1])
+    return commits
+
+
+def test_prefetched_verify_equals_one_commit_at_a_time(repo: GitRepo,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    commits = _receipted_history(repo)
     environ = dict(os.environ)
     plain = open_repo(str(repo.path), environ)
     fast = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
@@ -320,6 +328,34 @@ def test_prefetched_verify_equals_one_commit_at_a_time(repo: GitRepo,
     slow = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
     assert fast == slow
     assert {v["status"] for v in fast} >= {"valid", "invalid"}
+
+
+def test_verify_whose_bulk_diff_fails_asks_each_commit_and_leaves_no_thread(
+        repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diffs are counted in a thread while the notes are parsed (gate/prefetch.py): when
+    git cannot give them in bulk, each commit's diff is asked alone, as before; and when the
+    work beside that thread fails, the thread is waited for, never left running."""
+    commits = _receipted_history(repo)
+    environ = dict(os.environ)
+    plain = open_repo(str(repo.path), environ)
+    whole = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
+
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise GitError("git diff-tree --stdin: refused for this test")
+
+    with monkeypatch.context() as m:
+        m.setattr(Repo, "diff_commits", refused)
+        alone = [v.to_dict() for v in receipt_verify.verify_commits(plain, commits, environ)]
+    assert alone == whole and {v["status"] for v in whole} >= {"valid", "invalid"}
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Repo, "cat_at_revs", broken)
+        with pytest.raises(KeyboardInterrupt):
+            receipt_verify.verify_commits(plain, commits, environ)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("avorelo-git")]
 
 
 def _git_processes(monkeypatch: pytest.MonkeyPatch, work: Any) -> int:

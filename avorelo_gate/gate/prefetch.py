@@ -12,6 +12,7 @@ anything not prefetched goes to git as before. The answers live as long as the c
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 
 from avorelo_gate.dataclass_lite import dataclass, field
 from avorelo_gate.errors import BadInputError, GateError
@@ -23,6 +24,7 @@ from avorelo_gate.task.policy import AVORELO_DIR, POLICY_PATH
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
 if TYPE_CHECKING:
+    from avorelo_gate.git.background import InBackground
     from avorelo_gate.task.trailers import TrailerDeclaration
 
 
@@ -31,7 +33,9 @@ class PrefetchedRepo(ObjectsReadAhead):
     """A Repo that answers commits, diffs and blobs it was given in bulk, before asking git."""
 
     commits: Mapping[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
-    diffs: Mapping[str, list[RawEntry]] = field(default_factory=dict)  # against parent 1
+    # Each commit's diff against parent 1, which git counts in a thread while the caller
+    # goes on (receipt verify parses the notes meanwhile); the first diff asked for waits.
+    pending_diffs: InBackground | None = field(default=None, compare=False)
     declarations: Mapping[str, TrailerDeclaration] = field(default_factory=dict)
     # The commits' tasks, each distinct set of task inputs resolved once.
     tasks: TaskMemo = field(default_factory=TaskMemo, compare=False)
@@ -46,12 +50,24 @@ class PrefetchedRepo(ObjectsReadAhead):
         known = self.commits.get(commit)
         return list(known[1]) if known is not None else super().parents(commit)
 
+    def diffs(self) -> Mapping[str, list[RawEntry]]:
+        """The diffs git counted in bulk; none when it could not: the single questions then
+        go to git, which reports the problem as it always did."""
+        if self.pending_diffs is None:
+            return {}
+        try:
+            diffs: Mapping[str, list[RawEntry]] = self.pending_diffs.result()
+        except GateError:
+            return {}
+        return diffs
+
     def diff_trees(self, a: str, b: str) -> list[RawEntry]:
         known = self.commits.get(b)
-        if known is not None and b in self.diffs and a == (known[1][0] if known[1]
-                                                              else self.empty_tree):
-            # What _diff does after git answers: a text file forced binary gets its lines.
-            return self._recount_forced_binary("diff-tree", ("-r", a, b), self.diffs[b])
+        if known is not None and a == (known[1][0] if known[1] else self.empty_tree):
+            diffs = self.diffs()
+            if b in diffs:
+                # What _diff does after git answers: a text file forced binary gets its lines.
+                return self._recount_forced_binary("diff-tree", ("-r", a, b), diffs[b])
         return super().diff_trees(a, b)
 
 
@@ -73,8 +89,22 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
         ids = rec.decode().split()
         known[ids[0]] = (ids[1], tuple(ids[2:]))
     found = [c for c in shas if c in known]
-    diffs = repo.diff_commits([(c, known[c][1][0] if known[c][1] else None) for c in found])
-    declarations = _declarations(repo, found)
+    from avorelo_gate.git.background import InBackground  # typing: not on an agent's path
+
+    diffs = InBackground(partial(repo.diff_commits, [(c, known[c][1][0] if known[c][1] else None)
+                                                    for c in found]), "avorelo-git-diffs")
+    try:
+        declarations = _declarations(repo, found)
+        return _prefetched(repo, commits=known, diffs=diffs, declarations=declarations,
+                           objects=_objects(repo, found, known, declarations))
+    except BaseException:
+        diffs.join()   # no git process left behind
+        raise
+
+
+def _objects(repo: Repo, found: Sequence[str], known: Mapping[str, tuple[str, tuple[str, ...]]],
+             declarations: Mapping[str, TrailerDeclaration]) -> \
+        dict[str, tuple[str, bytes] | None]:
     wanted: list[tuple[str, str]] = []
     for c in found:
         parents = known[c][1]
@@ -85,9 +115,7 @@ def _prefetch(repo: Repo, shas: list[str]) -> PrefetchedRepo:
         wanted.extend((rev, path) for rev in (c, *parents[:1]) for path in paths)
         # The policy in force is the parent's; a root commit's is its own (engine.load_policy).
         wanted.append((parents[0] if parents else c, POLICY_PATH))
-    objects = repo.cat_at_revs(list(dict.fromkeys(wanted)), AVORELO_DIR)
-    return _prefetched(repo, commits=known, diffs=diffs, objects=objects,
-                       declarations=declarations)
+    return repo.cat_at_revs(list(dict.fromkeys(wanted)), AVORELO_DIR)
 
 
 def _declarations(repo: Repo, commits: Sequence[str]) -> dict[str, TrailerDeclaration]:
@@ -105,12 +133,12 @@ def _declarations(repo: Repo, commits: Sequence[str]) -> dict[str, TrailerDeclar
 
 
 def _prefetched(repo: Repo, commits: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
-                diffs: Mapping[str, list[RawEntry]] | None = None,
+                diffs: InBackground | None = None,
                 objects: Mapping[str, tuple[str, bytes] | None] | None = None,
                 declarations: Mapping[str, TrailerDeclaration] | None = None) -> PrefetchedRepo:
     return PrefetchedRepo(git=repo.git, git_dir=repo.git_dir, common_dir=repo.common_dir,
                           bare=repo.bare, shallow=repo.shallow,
                           object_format=repo.object_format, toplevel=repo.toplevel,
                           head=repo.head, hooks=repo.hooks, commits=commits or {},
-                          diffs=diffs or {}, objects=objects or {},
+                          pending_diffs=diffs, objects=objects or {},
                           declarations=declarations or {})

@@ -28,6 +28,7 @@ from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.annotate import add_first_lines
 from avorelo_gate.gate.assemble import CheckRequest, check_change
+from avorelo_gate.git.background import InBackground
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.repo import Repo
@@ -35,7 +36,6 @@ from avorelo_gate.git.snapshot import Snapshot
 from avorelo_gate.points.commits import (
     CheckedCommits,
     Commit,
-    InBackground,
     check_commits,
     exempt_merge,
     list_commits,
@@ -72,7 +72,7 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
     # The range's own diff needs nothing else: git works it out while the commits are judged.
-    range_diff = InBackground(lambda: {head: repo.diff_trees(merge_base, head)})
+    range_diff = InBackground(lambda: repo.diff_trees(merge_base, head), "avorelo-git-range")
     try:
         policy = base_policy(repo, merge_base)
         req = replace(req, adoption=policy.blob is None
@@ -85,7 +85,7 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     except BaseException:
         range_diff.join()   # no git process left behind
         raise
-    overall = _check_range(repo, merge_base, head, range_diff.result()[head], commits,
+    overall = _check_range(repo, merge_base, head, range_diff.result(), commits,
                            checked, policy, req, environ)
     return add_first_lines(repo, GateReport(overall=overall, commits=results), merge_base, head)
 

@@ -13,12 +13,13 @@ push of many commits costs a handful of processes rather than several per commit
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 
 from avorelo_gate.dataclass_lite import dataclass, field, replace
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate.assemble import CheckRequest, check_change
+from avorelo_gate.git.background import InBackground
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.diff import RawEntry
 from avorelo_gate.git.repo import Repo
@@ -96,10 +97,11 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     # (``_commit_change``).
     pairs = [(c.sha, c.parents[0] if c.parents else None) for c in commits if not c.is_merge]
     half = len(pairs) // 2
-    diffs = [InBackground(partial(repo.diff_commits, part))
+    diffs = [InBackground(partial(repo.diff_commits, part), "avorelo-git-diffs")
              for part in (pairs[:half], pairs[half:])]
     diffs.append(InBackground(lambda: repo.merge_own_entries([(c.sha, c.parents[0])
-                                                              for c in commits if c.is_merge])))
+                                                              for c in commits if c.is_merge]),
+                              "avorelo-git-diffs"))
     try:
         declarations, bad_trailers = _declarations(repo, commits)
         given = task_bases or {}
@@ -116,7 +118,8 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
             tasks[c.sha] = _resolve(c, snapshots[c.sha], declarations.get(c.sha),
                                     declared_here, point, parent, memo)
     finally:
-        entries = InBackground.merged(diffs)
+        entries: dict[str, list[RawEntry]] = {
+            sha: found for part in InBackground.join_all(diffs) for sha, found in part.items()}
     results = []
     for commit, policy in jobs:
         change = _commit_change(repo, commit, entries[commit.sha], snapshots[commit.sha])
@@ -186,48 +189,6 @@ def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
     return Change(base=parent or repo.empty_tree, head=commit.sha,
                   touched=touched_files(entries), snapshot=snapshot, base_commit=parent,
                   mode="commit")
-
-
-class InBackground:
-    """``work()`` run in a thread while the caller goes on; ``result`` waits for it and gives
-    its value or raises its exception. The thread spends its time waiting for git, which
-    releases the interpreter's lock, so the two proceed side by side on two cores."""
-
-    def __init__(self, work: Callable[[], dict[str, list[RawEntry]]]) -> None:
-        import threading
-
-        self._value: dict[str, list[RawEntry]] = {}
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(work,), daemon=True,
-                                        name="avorelo-git-diffs")
-        self._thread.start()
-
-    def _run(self, work: Callable[[], dict[str, list[RawEntry]]]) -> None:
-        try:
-            self._value = work()
-        except BaseException as e:   # handed to the caller, in its thread
-            self._error = e
-
-    def join(self) -> None:
-        """Wait for the work to end, whatever it gives (on the way out of an error)."""
-        self._thread.join()
-
-    def result(self) -> dict[str, list[RawEntry]]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-    @staticmethod
-    def merged(works: Sequence[InBackground]) -> dict[str, list[RawEntry]]:
-        """Every work's value in one mapping, once all have ended (no thread is left behind);
-        the first one's error, in the order given, when any failed."""
-        for work in works:
-            work._thread.join()
-        merged: dict[str, list[RawEntry]] = {}
-        for work in works:
-            merged.update(work.result())
-        return merged
 
 
 def _resolve(commit: Commit, snapshot: Snapshot, declaration: TrailerDeclaration | None,

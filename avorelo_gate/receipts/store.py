@@ -49,12 +49,22 @@ def _add_note(repo: Repo, commit: str, data: bytes) -> None:
 
 def read_notes(repo: Repo, commits: Sequence[str]) -> dict[str, bytes | None]:
     """commit -> its note's bytes, or None when it has none."""
+    return read_note_blobs(repo, commits, note_blobs(repo, commits))
+
+
+def note_blobs(repo: Repo, commits: Sequence[str]) -> dict[str, str]:
+    """The commits that have a note, in the order given: commit -> the note's blob id."""
     listing = repo.notes_list(NOTES_REF)
-    blobs = sorted({listing[c] for c in commits if c in listing})
-    found = repo.cat_objects(blobs)
+    return {c: listing[c] for c in commits if c in listing}
+
+
+def read_note_blobs(repo: Repo, commits: Sequence[str],
+                    blobs: Mapping[str, str]) -> dict[str, bytes | None]:
+    """``read_notes`` with the listing (``note_blobs``) already made."""
+    found = repo.cat_objects(sorted(set(blobs.values())))
     result: dict[str, bytes | None] = {}
     for commit in commits:
-        entry = found.get(listing.get(commit, ""))
+        entry = found.get(blobs.get(commit, ""))
         result[commit] = entry[1] if entry is not None else None
     return result
 

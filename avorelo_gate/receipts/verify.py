@@ -15,6 +15,7 @@ from avorelo_gate.dataclass_lite import dataclass
 from avorelo_gate.errors import BadInputError, EnvironmentFailure
 from avorelo_gate.gate.assemble import Checked, CheckRequest, allow_policy_change, check_request
 from avorelo_gate.gate.prefetch import prefetch_commits
+from avorelo_gate.git.background import InBackground
 from avorelo_gate.git.repo import Repo
 from avorelo_gate.receipts.build import (
     CLAIM_ENV,
@@ -27,7 +28,7 @@ from avorelo_gate.receipts.build import (
 )
 from avorelo_gate.receipts.model import recorded_local_model
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
-from avorelo_gate.receipts.store import FETCH_HINT, has_notes_ref, read_notes
+from avorelo_gate.receipts.store import FETCH_HINT, has_notes_ref, note_blobs, read_note_blobs
 from avorelo_gate.result import Violation
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -81,25 +82,41 @@ def replay_env(environ: Mapping[str, str], predicate: Mapping[str, Any]) -> dict
 
 def verify_commits(repo: Repo, commits: Sequence[str],
                    environ: Mapping[str, str]) -> list[Verification]:
-    notes = read_notes(repo, commits)
-    # Each commit is judged on its own, as `receipt record` judged it; git is asked each
-    # question once for all of them (gate/prefetch.py).
-    repo = prefetch_commits(repo, [c for c in commits if notes[c] is not None])
-    missing_hint = None if has_notes_ref(repo) else f"there are no receipts here: {FETCH_HINT}"
+    blobs = note_blobs(repo, commits)
+    # git reads the notes, and counts the diffs, while this thread asks the rest.
+    notes = InBackground(lambda: read_note_blobs(repo, commits, blobs), "avorelo-git-notes")
+    try:
+        # Each commit is judged on its own, as `receipt record` judged it; git is asked each
+        # question once for all of them (gate/prefetch.py).
+        fetched = prefetch_commits(repo, list(blobs))
+        read: dict[str, bytes | None] = notes.result()
+        parsed = {c: _parse(note) for c, note in read.items()}
+    finally:
+        notes.join()
+    missing_hint = None if has_notes_ref(fetched) else f"there are no receipts here: {FETCH_HINT}"
     # os.environ decodes every key on each pass, and each receipt's replay reads it whole.
     environ = dict(environ)
-    return [verify_one(repo, c, notes[c], environ, missing_hint) for c in commits]
+    return [verify_one(fetched, c, parsed[c], environ, missing_hint) for c in commits]
 
 
-def verify_one(repo: Repo, commit: str, note: bytes | None, environ: Mapping[str, str],
-               missing_hint: str | None = None) -> Verification:
+def _parse(note: bytes | None) -> dict[str, Any] | ReceiptInvalid | None:
     if note is None:
+        return None
+    try:
+        return parse_receipt(note)
+    except ReceiptInvalid as e:
+        return e
+
+
+def verify_one(repo: Repo, commit: str, parsed: dict[str, Any] | ReceiptInvalid | None,
+               environ: Mapping[str, str], missing_hint: str | None = None) -> Verification:
+    """One commit's verdict on its receipt: ``parsed`` is its note as ``_parse`` read it."""
+    if parsed is None:
         hint = missing_hint or f"record it: avorelo-gate receipt record {commit[:12]}"
         return Verification(commit, "missing", (hint,))
-    try:
-        statement = parse_receipt(note)
-    except ReceiptInvalid as e:
-        return Verification(commit, "invalid", (str(e),))
+    if isinstance(parsed, ReceiptInvalid):
+        return Verification(commit, "invalid", (str(parsed),))
+    statement = parsed
     problems = subject_problems(repo, commit, statement)
     if not problems:
         problems = content_problems(repo, commit, statement, environ)

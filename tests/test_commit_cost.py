@@ -25,6 +25,7 @@ from agent_support import payload, run_hook, task_repo
 from conftest import PACKAGE_ROOT, UNMEASURED, GitRepo, hooks_run_this_checkout
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scope_oracle import match_reference
 
 from avorelo_gate.adopt.hook_scripts import LAUNCHER
 from avorelo_gate.adopt.install import MARKER
@@ -269,7 +270,7 @@ def test_a_matcher_from_the_memo_matches_as_one_built_afresh(
         scope.Matcher._build(pats)            # fills the memo
         kept = scope.Matcher._build(pats)     # from the memo: pathspec not asked
     for path in paths:
-        assert kept.match(path) == fresh.match(path) == scope.match_reference(pats, path)
+        assert kept.match(path) == fresh.match(path) == match_reference(pats, path)
 
 
 def test_pre_push_and_ci_do_not_read_the_memo(hooked: GitRepo, make_repo) -> None:  # type: ignore[no-untyped-def]

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from conftest import GitRepo
 from inproc import run_main
+from scope_oracle import match_reference
 
-from avorelo_gate.task.scope import Matcher, match_reference
+from avorelo_gate.task.scope import Matcher
 
 
 @pytest.mark.parametrize("patterns", [

@@ -1,11 +1,17 @@
 """Scope patterns: the contract's invalid kinds, and the compiled Matcher equal to pathspec."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+from conftest import UNMEASURED
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from scope_oracle import match_reference
 
-from avorelo_gate.task.scope import Matcher, match_reference, pattern_problem
+from avorelo_gate.task.scope import Matcher, pattern_problem
 
 
 @pytest.mark.parametrize(("pattern", "reason"), [
@@ -215,8 +221,6 @@ def test_forward_ranges_and_literal_dashes_are_fine(pattern: str) -> None:
 
 
 def test_a_backwards_range_in_a_task_file_is_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import subprocess
-
     from conftest import GitRepo, assert_clean_error
 
     path = tmp_path / "r"
@@ -253,6 +257,48 @@ def test_wildcard_free_patterns_match_by_string_tests_as_pathspec_does(
     assert matcher._set is None   # string tests answered: RE2 was not used
     for path in paths:
         assert matcher.match(path) == match_reference(patterns, path), (patterns, path)
+
+
+PLAIN_TEXT = st.text(alphabet="ab/.-_!*?[]# \\Z\u00e9\n", min_size=1, max_size=10)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pattern=st.one_of(PLAIN_TEXT, LITERAL_PATTERN))
+@example(pattern="src/**")
+@example(pattern="!/a/b/")
+@example(pattern="a/**/")
+@example(pattern="**/name")
+@example(pattern="a b")
+@example(pattern="x/ ")
+def test_a_plain_pattern_is_read_from_its_text_as_pathspec_translates_it(pattern: str) -> None:
+    """``_plain_rule`` reads the plainest patterns without pathspec: whatever it reads must be
+    what ``_literal_rule`` reads in pathspec's own regex for that pattern, and the include flag
+    pathspec gives it; what it does not read goes to pathspec."""
+    from avorelo_gate.task.scope import _literal_rule, _plain_rule, _regexes
+
+    read = _plain_rule(pattern)
+    if read is None:
+        return
+    [(_, regex, include)] = _regexes((pattern,))
+    assert (_literal_rule(regex), include) == (read[:2], read[2]), (pattern, regex)
+
+
+def test_plain_patterns_need_neither_pathspec_nor_re2() -> None:
+    """The default policy's patterns, plain task scopes and an empty forbid list are compiled
+    in a process that never imports pathspec or re2 (ci and pre-push read no memo); a
+    wildcard still does."""
+    code = ("import sys\n"
+            "from avorelo_gate.task.scope import FoldedMatcher, Matcher\n"
+            "m = FoldedMatcher.compile(['.avorelo/policy.yaml', 'src/**', '!src/gen/', 'docs'])\n"
+            "assert m.match('SRC/a.py') and not m.match('src/gen/x') and m.match('a/docs/b')\n"
+            "assert not FoldedMatcher.compile([]).match('a')\n"
+            "assert not Matcher.compile([]).match('')\n"
+            "print(sorted({'pathspec', 're2'} & set(sys.modules)))\n"
+            "Matcher.compile(['src/*.py'])\n"
+            "print(sorted({'pathspec', 're2'} & set(sys.modules)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env=dict(os.environ, **UNMEASURED))
+    assert out.stdout.split("\n")[:2] == ["[]", "['pathspec', 're2']"], out.stdout
 
 
 # -- edges the whole-suite coverage run found unexercised ------------------------------------

@@ -7,7 +7,8 @@ guarantees time linear in the text for any pattern, and an ``RE2::Set`` answers 
 patterns in one pass. ``tests/test_scope.py`` proves the answers equal pathspec's own.
 
 pathspec and re2 are imported only when a pattern list is first compiled (a hook with no
-task scope never pays for them), and each distinct list is compiled once per process.
+task scope never pays for them, nor a list of plain paths and directories, which is read from
+its text), and each distinct list is compiled once per process.
 """
 from __future__ import annotations
 
@@ -206,6 +207,30 @@ def _literal_rule(regex: str) -> tuple[str, str] | None:
     return None
 
 
+# The plainest patterns read from their text alone, as pathspec would translate them: path
+# segments of letters, digits and ``_.-``, optionally after ``!`` and ``/``, optionally ending
+# in ``/`` or ``/**``. ``ci`` and pre-push (which never read the memo) then import neither
+# pathspec nor RE2 for a policy such as the default one. tests/test_scope.py holds every such
+# pattern's reading to ``_literal_rule`` of pathspec's own regex.
+_PLAIN = re.compile(r"(!?)(/?)([\w.-]+(?:/[\w.-]+)*)(/\*\*|/)?", re.ASCII)
+
+
+def _plain_rule(pattern: str) -> tuple[str, str, bool] | None:
+    """(kind, literal, include) of a pattern in ``_PLAIN``'s shape, or None."""
+    found = _PLAIN.fullmatch(pattern)
+    if found is None:
+        return None
+    negated, rooted, body, tail = found.groups()
+    anchored = bool(rooted) or "/" in body
+    if tail == "/**":
+        kind = "under"
+    elif tail == "/":
+        kind = "under" if anchored else "named-dir"
+    else:
+        kind = "at" if anchored else "named"
+    return kind, body, not negated
+
+
 def _literal_match(kind: str, literal: str, path: str) -> bool:
     """What the regex of that shape says of ``path`` (``(?:.+/)?``: one character or more,
     then a slash, before the name)."""
@@ -264,6 +289,11 @@ class Matcher:
 
     @classmethod
     def _build(cls, pats: tuple[str, ...]) -> Matcher:
+        plain = [_plain_rule(p) for p in pats]
+        if all(plain):   # an empty list too: it matches nothing, and needs no pathspec
+            read = [rule for rule in plain if rule is not None]
+            return cls(pats, None, tuple(include for _, _, include in read),
+                       all(include for _, _, include in read), tuple(reversed(read)))
         regexes = _regexes(pats)
         includes = tuple(include for _, _, include in regexes)
         rules = [(_literal_rule(regex), include) for _, regex, include in regexes]
@@ -311,24 +341,6 @@ class Matcher:
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
-
-
-def match_reference(patterns: Sequence[str], path: str) -> bool:
-    """pathspec's own patterns, one by one, last match deciding, in Python's ``re``: the
-    slow, obviously-right answer the tests compare against (with git's reading of a newline:
-    an ordinary character of a name)."""
-    decided = False
-    for p in _spec(patterns).patterns:
-        regex = getattr(p, "regex", None)
-        if regex is None or p.include is None:
-            continue
-        body = regex.pattern.replace(_END, "(?:/|\\Z)")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            found = re.search(body, path, re.DOTALL)
-        if found:
-            decided = bool(p.include)
-    return decided
 
 
 def fold_path(text: str) -> str:

@@ -72,7 +72,7 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
     # The range's own diff needs nothing else: git works it out while the commits are judged.
-    range_diff = InBackground(lambda: repo.diff_trees(merge_base, head), "avorelo-git-range")
+    range_diff = InBackground(lambda: repo.diff_trees(merge_base, head))
     try:
         policy = base_policy(repo, merge_base)
         req = replace(req, adoption=policy.blob is None

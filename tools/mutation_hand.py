@@ -389,8 +389,11 @@ def merge() -> None:
         kept = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {
             "module": module, "checked": 0, "test_selection": mutation.test_selection(),
             "mutants": {}}
-        mutants = kept["mutants"]
-        for name in mutant_names(module, []):
+        current = mutant_names(module, [])
+        # A function removed or moved away leaves verdicts on mutants that no longer exist.
+        known = set(current)
+        mutants = {name: found for name, found in kept["mutants"].items() if name in known}
+        for name in current:
             mutants.setdefault(name, {"status": "not checked", "change": ""})
         counts = {"killed": 0, "timeout": 0, "survived": 0, "left": 0}
         for name, rc in json.loads(path.read_text()).items():

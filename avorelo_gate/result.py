@@ -88,26 +88,42 @@ class TouchedFile:
     new_blob: str = ""
 
 
+class LinesNotCounted(RuntimeError):
+    """A rule read the line count of a diff whose lines were not counted: a bug in
+    ``engine.needs_lines``, raised rather than judged as zero lines."""
+
+
 @dataclass(frozen=True)
 class DiffSummary:
-    """The change's size: files, lines added and removed, binary files."""
+    """The change's size: files, lines added and removed, binary files.
+
+    ``counted`` is False where nothing reads the lines: git counts them only for a commit of
+    a range whose task has a line budget or a model weight (``engine.needs_lines``); without
+    them a long history costs a tenth of the time. Such a summary has its files only."""
 
     files: int
     added: int
     removed: int
     binary: int = 0
+    counted: bool = True
 
     @classmethod
-    def of(cls, touched: Sequence[TouchedFile]) -> DiffSummary:
+    def of(cls, touched: Sequence[TouchedFile], counted: bool = True) -> DiffSummary:
+        if not counted:
+            return cls(files=len(touched), added=0, removed=0, counted=False)
         return cls(files=len(touched), added=sum(t.added for t in touched),
                    removed=sum(t.removed for t in touched),
                    binary=sum(1 for t in touched if t.binary))
 
     @property
     def lines(self) -> int:
+        if not self.counted:
+            raise LinesNotCounted("a rule read the lines of a diff whose lines were not counted")
         return self.added + self.removed
 
     def to_dict(self) -> dict[str, Any]:
+        if not self.counted:
+            return {"files": self.files, "added": None, "removed": None}
         return {"files": self.files, "added": self.added, "removed": self.removed}
 
 

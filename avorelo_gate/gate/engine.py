@@ -105,7 +105,7 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
              options: Options = Options(), extra_violations: tuple[Violation, ...] = (),
              extra_warnings: tuple[str, ...] = ()) -> CheckResult:
     touched = change.touched
-    diff = DiffSummary.of(touched)
+    diff = DiffSummary.of(touched, counted=change.lines_counted)
     violations: list[Violation] = []
     warnings: list[str] = list(extra_warnings)
     notes: list[str] = []
@@ -170,6 +170,14 @@ def evaluate(change: Change, task: ResolvedTask, policy: Policy,
         task=task.to_dict() if task.declared else None, model=task.model_dict(), diff=diff,
         violations=tuple(violations), warnings=tuple(warnings), notes=tuple(notes),
         touched=touched, extra=extra)
+
+
+def needs_lines(task: ResolvedTask) -> bool:
+    """Whether judging a change under ``task`` reads its line count: a line budget of the
+    task's own, or a declared model weight (the weight's budget, and the "fits the light
+    budget" advice). Broader than the policy needs, never narrower: a rule that reads the
+    lines of a diff not counted raises (result.LinesNotCounted) rather than judge zero."""
+    return task.budget.max_lines is not None or task.weight is not None
 
 
 def _task_rules(task: ResolvedTask, policy: Policy, diff: DiffSummary,

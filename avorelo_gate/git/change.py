@@ -29,6 +29,9 @@ class Change:
     snapshot: Snapshot            # where task files are read from
     base_commit: str | None       # the commit the policy is read from (None: defaults)
     mode: str                     # staged | worktree | commit | range
+    # False: ``touched`` carries no line counts (a commit of a range whose task reads none:
+    # result.DiffSummary); every other change has them.
+    lines_counted: bool = True
 
 
 def _touched(entries: list[RawEntry]) -> tuple[TouchedFile, ...]:

@@ -7,9 +7,10 @@ cannot loosen the rules it is judged by. The shell's ``AVORELO_TASK`` / ``AVOREL
 describe the work at hand, not commits made earlier, so they are not consulted here.
 
 Git is asked in batches: one ``log`` for every commit's trailers, ``diff-tree --stdin`` for
-every diff (the non-merges in two halves and the merges' own paths, three processes counting
-lines while Python resolves the tasks), one ``cat-file --batch`` for every task file, so a
-push of many commits costs a handful of processes rather than several per commit.
+every diff (while Python resolves the tasks: the commits whose lines are counted in two
+halves, the others in one, the merges' own paths in one), one ``cat-file --batch`` for every
+task file, so a push of many commits costs a handful of processes rather than several per
+commit.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from functools import partial
 from avorelo_gate.dataclass_lite import dataclass, field, replace
 from avorelo_gate.errors import BadInputError
 from avorelo_gate.gate.assemble import CheckRequest, check_change
+from avorelo_gate.gate.engine import needs_lines
 from avorelo_gate.git.background import InBackground
 from avorelo_gate.git.change import Change
 from avorelo_gate.git.diff import RawEntry
@@ -91,17 +93,13 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     if not jobs:
         return CheckedCommits((), {})
     commits = list({c.sha: c for c, _ in jobs}.values())
-    # git counts the diffs' lines (most of the time of a long range) in three processes, the
-    # merges' apart, while this thread reads the trailers and task files and resolves each
-    # commit's task, which need no diff. A merge is judged on its own paths only
-    # (``_commit_change``).
-    pairs = [(c.sha, c.parents[0] if c.parents else None) for c in commits if not c.is_merge]
-    half = len(pairs) // 2
-    diffs = [InBackground(partial(repo.diff_commits, part), "avorelo-git-diffs")
-             for part in (pairs[:half], pairs[half:])]
-    diffs.append(InBackground(lambda: repo.merge_own_entries([(c.sha, c.parents[0])
-                                                              for c in commits if c.is_merge]),
-                              "avorelo-git-diffs"))
+    # Counting lines is most of a long range's time, and only a task with a line budget or a
+    # weight reads them (engine.needs_lines). Under a policy file, in a repository that has
+    # adopted the gate and whose commits declare their tasks, they are counted with the first
+    # diffs; under the defaults (a history that has not adopted it) the paths are listed,
+    # and the lines counted once the tasks are known, for any commit whose task reads them.
+    counted = {c.sha for c, policy in jobs if policy.blob is not None}
+    diffs = _start_diffs(repo, commits, counted)
     try:
         declarations, bad_trailers = _declarations(repo, commits)
         given = task_bases or {}
@@ -120,9 +118,14 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
     finally:
         entries: dict[str, list[RawEntry]] = {
             sha: found for part in InBackground.join_all(diffs) for sha, found in part.items()}
+    late = [c for c in commits if c.sha not in counted and needs_lines(tasks[c.sha])]
+    if late:
+        entries.update(_diff_now(repo, late))
+        counted.update(c.sha for c in late)
     results = []
     for commit, policy in jobs:
-        change = _commit_change(repo, commit, entries[commit.sha], snapshots[commit.sha])
+        change = _commit_change(repo, commit, entries[commit.sha], snapshots[commit.sha],
+                                commit.sha in counted)
         result = check_change(repo, change, tasks[commit.sha], policy, req, environ)
         result = _for_commit(result, commit, bad_trailers.get(commit.sha))
         results.append(result)
@@ -146,6 +149,35 @@ def _declarations(repo: Repo, commits: Sequence[Commit]) -> \
         else:
             good[sha] = found
     return good, bad
+
+
+def _first_parents(commits: Sequence[Commit], merges: bool) -> list[tuple[str, str | None]]:
+    return [(c.sha, c.parents[0] if c.parents else None) for c in commits
+            if c.is_merge == merges]
+
+
+def _start_diffs(repo: Repo, commits: Sequence[Commit],
+                 counted: set[str]) -> list[InBackground]:
+    """git diffs the commits while this thread reads the task files and resolves each
+    commit's task, which need no diff: the commits whose lines are counted in two processes
+    (the counting is the long part), the others in one; a merge is judged on its own paths
+    only (``_commit_change``), in a process of their own."""
+    counting = _first_parents([c for c in commits if c.sha in counted], merges=False)
+    others = [c for c in commits if c.sha not in counted]
+    half = len(counting) // 2
+    jobs = [partial(repo.diff_commits, counting[:half]),
+            partial(repo.diff_commits, counting[half:]),
+            partial(repo.diff_commits, _first_parents(others, merges=False), lines=False),
+            partial(repo.merge_own_entries, _first_parents(
+                [c for c in commits if c.sha in counted], merges=True)),
+            partial(repo.merge_own_entries, _first_parents(others, merges=True), lines=False)]
+    return [InBackground(job, "avorelo-git-diffs") for job in jobs if job.args[0]]
+
+
+def _diff_now(repo: Repo, commits: Sequence[Commit]) -> dict[str, list[RawEntry]]:
+    """The diffs of ``commits``, lines counted, as ``_start_diffs`` gives them."""
+    return {**repo.diff_commits(_first_parents(commits, merges=False)),
+            **repo.merge_own_entries(_first_parents(commits, merges=True))}
 
 
 def _task_base_revs(commit: Commit,
@@ -181,14 +213,14 @@ def touched_files(entries: Iterable[RawEntry]) -> tuple[TouchedFile, ...]:
 
 
 def _commit_change(repo: Repo, commit: Commit, entries: list[RawEntry],
-                   snapshot: Snapshot) -> Change:
+                   snapshot: Snapshot, lines_counted: bool) -> Change:
     # A merge's first-parent diff repeats the whole merged branch, work that was checked
     # where it was made; what the merge did on its own is what differs from every parent,
     # and ``entries`` holds only that (``merge_own_entries``).
     parent = commit.parents[0] if commit.parents else None
     return Change(base=parent or repo.empty_tree, head=commit.sha,
                   touched=touched_files(entries), snapshot=snapshot, base_commit=parent,
-                  mode="commit")
+                  mode="commit", lines_counted=lines_counted)
 
 
 def _resolve(commit: Commit, snapshot: Snapshot, declaration: TrailerDeclaration | None,

@@ -255,7 +255,8 @@ def _summary(refs: Sequence[PushedRef], plans: Sequence[_Plan],
     first = refs[0]
     diff = DiffSummary(files=len({t.path for r in results for t in r.touched}),
                        added=sum(r.diff.added for r in results),
-                       removed=sum(r.diff.removed for r in results))
+                       removed=sum(r.diff.removed for r in results),
+                       counted=all(r.diff.counted for r in results))
     failed = {r.head for r in results if r.verdict != "pass"}
     for p in plans:
         bad = sum(1 for c in p.commits if c.sha in failed)

@@ -190,7 +190,8 @@ def _facts(overall: CheckResult) -> str:
     if overall.model:
         facts.append(f"**Model** {escape_markdown(_model_text(overall.model))}")
     diff = overall.diff
-    facts.append(f"**Diff** {_count(diff.files, 'file')}, +{diff.added} \u2212{diff.removed}")
+    lines = f", +{diff.added} \u2212{diff.removed}" if diff.counted else ""
+    facts.append(f"**Diff** {_count(diff.files, 'file')}{lines}")
     return " \u00b7 ".join(facts)
 
 

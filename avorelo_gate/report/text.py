@@ -86,7 +86,8 @@ def render_text(report: GateReport, colour: bool = False) -> str:
     d = report.overall.diff
     n = len(report.violations)
     checked = f"{len(report.commits)} commit(s), " if report.commits else ""
-    summary = (f"{n} violation{'s' if n != 1 else ''} in {checked}{d.files} file(s) "
-               f"(+{d.added} -{d.removed}); exit {report.exit_code}")
+    size = f"{d.files} file(s)" + (f" (+{d.added} -{d.removed})" if d.counted else "")
+    summary = (f"{n} violation{'s' if n != 1 else ''} in {checked}{size}; "
+               f"exit {report.exit_code}")
     lines.append(paint("bold", summary))
     return "\n".join(lines) + "\n"

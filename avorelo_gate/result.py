@@ -97,9 +97,10 @@ class LinesNotCounted(RuntimeError):
 class DiffSummary:
     """The change's size: files, lines added and removed, binary files.
 
-    ``counted`` is False where nothing reads the lines: git counts them only for a commit of
-    a range whose task has a line budget or a model weight (``engine.needs_lines``); without
-    them a long history costs a tenth of the time. Such a summary has its files only."""
+    ``counted`` is False where nothing reads the lines: under the defaults, ``ci`` and
+    pre-push count a commit's lines only when its task has a line budget or a model weight
+    (``engine.needs_lines``, points/commits.py); without them a long history costs a tenth
+    of the time. Such a summary has its files only."""
 
     files: int
     added: int

@@ -201,3 +201,22 @@ def test_check_commit_of_a_task_without_line_rules_still_counts(
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["diff"] == {"files": 1, "added": 3, "removed": 0}
 
+
+
+@pytest.mark.parametrize("counted", [True, False])
+def test_reports_show_lines_only_when_counted(counted: bool) -> None:
+    from avorelo_gate.report.github import render_step_summary
+    from avorelo_gate.report.text import render_text
+    from avorelo_gate.result import CheckResult, GateReport
+
+    diff = DiffSummary(files=2, added=5, removed=1, counted=counted)
+    push = CheckResult(base="a" * 40, head="b" * 40, label="push", task=None, model=None,
+                       diff=diff)
+    report = GateReport(overall=push)
+    text, summary = render_text(report), render_step_summary(report)
+    if counted:
+        assert "0 violations in 2 file(s) (+5 -1); exit 0" in text
+        assert "**Diff** 2 files, +5 \u22121" in summary
+    else:
+        assert "0 violations in 2 file(s); exit 0" in text
+        assert "**Diff** 2 files" in summary and "+5" not in summary

@@ -162,14 +162,14 @@ def _start_diffs(repo: Repo, commits: Sequence[Commit],
     commit's task, which need no diff: the commits whose lines are counted in two processes
     (the counting is the long part), the others in one; a merge is judged on its own paths
     only (``_commit_change``), in a process of their own."""
-    counting = _first_parents([c for c in commits if c.sha in counted], merges=False)
+    chosen = [c for c in commits if c.sha in counted]
     others = [c for c in commits if c.sha not in counted]
+    counting = _first_parents(chosen, merges=False)
     half = len(counting) // 2
     jobs = [partial(repo.diff_commits, counting[:half]),
             partial(repo.diff_commits, counting[half:]),
             partial(repo.diff_commits, _first_parents(others, merges=False), lines=False),
-            partial(repo.merge_own_entries, _first_parents(
-                [c for c in commits if c.sha in counted], merges=True)),
+            partial(repo.merge_own_entries, _first_parents(chosen, merges=True)),
             partial(repo.merge_own_entries, _first_parents(others, merges=True), lines=False)]
     return [InBackground(job, "avorelo-git-diffs") for job in jobs if job.args[0]]
 

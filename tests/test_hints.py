@@ -54,19 +54,137 @@ def test_out_of_scope_names_the_file_and_unstaging_passes(repo: GitRepo) -> None
     assert check(repo).returncode == 0
 
 
+def published(make_repo, tmp_path: Path, task: str = TASK) -> tuple[GitRepo, str]:  # type: ignore[no-untyped-def]
+    """``project`` pushed to a bare remote, with the gate's hooks installed: the commit hooks
+    and pre-push run on every step that follows."""
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    work = project(make_repo("work"), task)
+    work.git("remote", "add", "origin", str(remote))
+    work.git("push", "-q", "origin", "main")
+    assert sh(work.path, "avorelo-gate install").returncode == 0
+    return work, work.head()
+
+
+def planning_command(hint: str) -> str:
+    """The commit a widening hint names, in its parentheses: ``(git commit ... -- FILE)``."""
+    found = re.search(r"\((git commit -m .+? -- \S+)\)", hint)
+    assert found, hint
+    return found.group(1)
+
+
+def widen(repo: GitRepo, task_file: str, path: str) -> None:
+    task = repo.path / task_file
+    task.write_text(task.read_text().replace("['src/**']", f"['src/**', '{path}']"))
+
+
+def green_everywhere(work: GitRepo, base: str) -> None:
+    """The last commit pushes, and ``ci`` passes it from ``base``."""
+    pushed = sh(work.path, "git push origin HEAD refs/notes/avorelo")
+    assert pushed.returncode == 0, pushed.stdout
+    ci = sh(work.path, f"avorelo-gate ci --base {base}")
+    assert ci.returncode == 0, ci.stdout
+
+
 def test_widening_the_task_as_the_hint_says_passes(repo: GitRepo) -> None:
     project(repo)
     repo.write("docs/guide.md", "changed\n")
     repo.add()
     [hint] = hints(check(repo).stdout)
-    widen = re.search(r"add '(.+?)' to scope in (\S+), in a commit of its own", hint)
-    assert widen, hint
-    path, task_file = widen.groups()
-    task = repo.path / task_file
-    task.write_text(task.read_text().replace("['src/**']", f"['src/**', '{path}']"))
-    planned = sh(repo.path, f"git commit -q -m 'Plan\n\nTask: T-1' -- {task_file}")
+    found = re.search(r"add '(.+?)' to scope in (\S+), in a commit of its own", hint)
+    assert found, hint
+    path, task_file = found.groups()
+    widen(repo, task_file, path)
+    planned = sh(repo.path, planning_command(hint))
     assert planned.returncode == 0, planned.stdout
     assert check(repo).returncode == 0
+
+
+def test_the_widening_hint_leads_to_a_green_commit_push_and_ci(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Each step exactly as the hints say: widen the task file, commit it on its own with the
+    command the hint names, push that commit, then commit and push the work; ci passes the
+    work from where the widening landed."""
+    work, _ = published(make_repo, tmp_path)
+    work.write("docs/guide.md", "changed\n")
+    work.add()
+    failed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
+    assert failed.returncode == 1, failed.stdout
+    [hint] = hints(failed.stdout)
+    assert "push that commit before this work" in hint, hint
+    found = re.search(r"add '(.+?)' to scope in (\S+),", hint)
+    assert found, hint
+    widen(work, *reversed(found.groups()))
+    assert sh(work.path, planning_command(hint)).returncode == 0
+    landed = work.head()
+    assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
+    committed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
+    assert committed.returncode == 0, committed.stdout
+    green_everywhere(work, landed)
+
+
+def test_a_widening_staged_with_the_work_says_commit_it_alone(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The task file widened in the very commit of the work: the hint says the staged file
+    allows the path but the committed version holds, and names the commit to make first."""
+    work, _ = published(make_repo, tmp_path)
+    widen(work, ".avorelo/tasks/T-1.yaml", "docs/guide.md")
+    work.write("docs/guide.md", "changed\n")
+    work.add()
+    failed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
+    assert failed.returncode == 1, failed.stdout
+    [hint] = hints(failed.stdout)
+    assert hint.startswith(".avorelo/tasks/T-1.yaml as staged allows it, but task T-1 is held "
+                           "to .avorelo/tasks/T-1.yaml at "), hint
+    assert "add 'docs/guide.md' to scope" not in hint   # it is there already
+    assert sh(work.path, planning_command(hint)).returncode == 0
+    landed = work.head()
+    assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
+    committed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
+    assert committed.returncode == 0, committed.stdout
+    green_everywhere(work, landed)
+
+
+def test_a_widening_pushed_with_the_work_says_land_it_first(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Committed in two steps but pushed together: pre-push and ci hold the task to the
+    remote's version and say so; pushing the widening alone first, as the hint says, then
+    the work, passes."""
+    work, base = published(make_repo, tmp_path)
+    widen(work, ".avorelo/tasks/T-1.yaml", "docs/guide.md")
+    work.add()
+    work.commit("Widen T-1")
+    planning = work.head()
+    work.write("docs/guide.md", "changed\n")
+    work.add()
+    assert sh(work.path, "git commit -m 'Docs\n\nTask: T-1'").returncode == 0
+    for proc in (sh(work.path, "git push origin HEAD refs/notes/avorelo"),
+                 sh(work.path, f"avorelo-gate ci --base {base}")):
+        assert proc.returncode == 1, proc.stdout
+        found = [h for h in hints(proc.stdout) if "held to" in h]
+        assert found, proc.stdout
+        assert all(f".avorelo/tasks/T-1.yaml at {base[:12]}, where the change lands" in h
+                   and "push it alone, git push <remote> <commit>:<branch>" in h
+                   and "unstage" not in h for h in found), found
+    log = sh(work.path, "git log --oneline -- .avorelo/tasks/T-1.yaml")  # as the hint says
+    assert log.stdout.split()[0] == planning[:len(log.stdout.split()[0])]
+    alone = sh(work.path, f"git push origin {planning}:refs/heads/main refs/notes/avorelo")
+    assert alone.returncode == 0, alone.stdout
+    green_everywhere(work, planning)
+
+
+def test_a_trailer_that_allows_the_path_is_not_blamed(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The commit's Task-Scope: names the path; what leaves it out is the task file's
+    version where the change lands: the hint says that, not that the trailer left it out."""
+    work, base = published(make_repo, tmp_path)
+    widen(work, ".avorelo/tasks/T-1.yaml", "docs/guide.md")
+    work.add()
+    work.commit("Widen T-1")
+    work.write("docs/guide.md", "changed\n")
+    work.add()
+    work.commit("Docs\n\nTask: T-1\nTask-Scope: docs/**\n")
+    proc = sh(work.path, f"avorelo-gate ci --base {base}")
+    assert proc.returncode == 1, proc.stdout
+    found = hints(proc.stdout)
+    assert found and not any("Task-Scope" in h for h in found), proc.stdout
+    assert any(h.startswith(".avorelo/tasks/T-1.yaml at this commit allows it") for h in found)
 
 
 def test_a_trailer_narrowing_is_never_widened_by_the_hint(repo: GitRepo) -> None:

@@ -238,7 +238,9 @@ def test_engine_scope_forbid_protected_exact_in_each_mode(repo: GitRepo) -> None
     assert staged["violations"] == [
         ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
          "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
-         "of its own (task files only) first; otherwise unstage it: git restore --staged -- "
+         "of its own (task files only) first (git commit -m 'Widen T-1' -- .avorelo/task.yaml),"
+         " and push that commit before this work (pre-push and ci hold a task to its version "
+         "on the target branch); otherwise unstage it: git restore --staged -- "
          "docs/a.md"),
         ("protected", "secret/s", "protected by the policy; no task may touch it",
          "unstage it: git restore --staged -- secret/s"),
@@ -248,7 +250,9 @@ def test_engine_scope_forbid_protected_exact_in_each_mode(repo: GitRepo) -> None
     assert worktree["violations"] == [
         ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
          "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
-         "of its own (task files only) first; otherwise undo the change to it: git restore "
+         "of its own (task files only) first (git commit -m 'Widen T-1' -- .avorelo/task.yaml),"
+         " and push that commit before this work (pre-push and ci hold a task to its version "
+         "on the target branch); otherwise undo the change to it: git restore "
          "--staged --worktree -- docs/a.md (delete it if it is new)"),
         ("protected", "secret/s", "protected by the policy; no task may touch it",
          "undo the change to it: git restore --staged --worktree -- secret/s (delete it if it "
@@ -273,7 +277,9 @@ def test_engine_unnamed_task_and_trailer_scope_hints(repo: GitRepo) -> None:
     assert unnamed["violations"] == [
         ("out-of-scope", "docs/a.md", "outside the scope of task (unnamed)",
          "if task (unnamed) needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a "
-         "commit of its own (task files only) first; otherwise unstage it: git restore "
+         "commit of its own (task files only) first (git commit -m 'Widen the task' -- "
+         ".avorelo/task.yaml), and push that commit before this work (pre-push and ci hold a "
+         "task to its version on the target branch); otherwise unstage it: git restore "
          "--staged -- docs/a.md"),
         ("forbidden", "src/keys/k", "forbidden by task (unnamed) (.avorelo/task.yaml)",
          "unstage it: git restore --staged -- src/keys/k")]
@@ -508,16 +514,72 @@ def test_engine_widening_the_task_file_in_the_same_change_gets_the_task_file_hin
         repo: GitRepo) -> None:
     """A task file at the base can only be narrowed by the change (CONTRACT "Who decides"): a
     path the edited file allows but the base version does not is out of scope, and the hint
-    sends the person to widen the file in a commit of its own, not to a Task-Scope: trailer
-    the commit does not have."""
+    says so and names the commit to make first (the file on its own), not a Task-Scope:
+    trailer the commit does not have, nor an edit the file already has."""
     _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
     repo.write(TASK, 'id: T-1\nscope: ["src/**", "docs/**"]\n')
     _stage(repo, "docs/a.md")
+    base = repo.head()[:12]
     assert _judge(repo)["violations"] == [
         ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
-         "if task T-1 needs it, add 'docs/a.md' to scope in .avorelo/task.yaml, in a commit "
-         "of its own (task files only) first; otherwise unstage it: git restore --staged -- "
-         "docs/a.md")]
+         f".avorelo/task.yaml as staged allows it, but task T-1 is held to .avorelo/task.yaml "
+         f"at {base}, where the change lands: commit that file on its own first (git commit -m "
+         "'Widen T-1' -- .avorelo/task.yaml) and push it, then commit this work; otherwise "
+         "unstage it: git restore --staged -- docs/a.md")]
+    worktree = _judge(repo, "--worktree")["violations"]
+    assert [v[3].split(" allows it")[0] for v in worktree] == [
+        ".avorelo/task.yaml in the working tree"]
+    repo.commit("work")
+    ranged = _judge(repo, "--range", "HEAD~1..HEAD")["violations"]
+    assert ranged == [
+        ("out-of-scope", "docs/a.md", "outside the scope of task T-1",
+         f".avorelo/task.yaml at the range's head allows it, but task T-1 is held to "
+         f".avorelo/task.yaml at {base}, where the change lands: land the commit that widened "
+         "it there on its own first (git log --oneline -- .avorelo/task.yaml finds it; push it "
+         "alone, git push <remote> <commit>:<branch>, or merge it first), then this work; "
+         "otherwise " + UNDO_RANGE)]
+    committed = _judge(repo, "--commit", "HEAD")["violations"]
+    assert [v[3].split(" allows it")[0] for v in committed] == [
+        ".avorelo/task.yaml at this commit"]
+
+
+def test_engine_scope_hint_names_each_version_that_holds_the_task(repo: GitRepo) -> None:
+    """In ci a commit's task is held to its version at the merge base and at the commit's
+    parent: the hint names each one that leaves the path out (once, when they are the same
+    commit), and a path the commit's own version leaves out too gets the plain widening
+    hint, not "allows it"."""
+    _base(repo, None, 'id: T-1\nscope: ["src/**"]\n')
+    base = repo.head()
+    repo.write(TASK, 'id: T-1\nscope: ["src/**", "docs/**"]\n')
+    repo.add()
+    repo.commit("Widen T-1")
+    widened = repo.head()
+    repo.write(TASK, 'id: T-1\nscope: ["src/**", "docs/**", "lib/**"]\n')
+    _stage(repo, "lib/x.py", "other/y.py")
+    repo.commit("Work")
+    proc = run_main("ci", "--base", base, "--format", "json", cwd=repo.path)
+    assert proc.returncode == 1, proc.stderr
+    [work] = [c for c in json.loads(proc.stdout)["commits"] if c["commit"] == repo.head()]
+    assert [(v["path"], v["hint"]) for v in work["violations"]] == [
+        ("lib/x.py", f".avorelo/task.yaml at this commit allows it, but task T-1 is held to "
+                     f".avorelo/task.yaml at {base[:12]} and .avorelo/task.yaml at "
+                     f"{widened[:12]}, where the change lands: land the commit that widened it "
+                     "there on its own first (git log --oneline -- .avorelo/task.yaml finds "
+                     "it; push it alone, git push <remote> <commit>:<branch>, or merge it "
+                     "first), then this work; otherwise " + UNDO_RANGE),
+        ("other/y.py", "if task T-1 needs it, add 'other/y.py' to scope in .avorelo/task.yaml "
+                       "on the target branch first; otherwise " + UNDO_RANGE)]
+    first = run_main("ci", "--base", base, "--head", widened, "--format", "json",
+                     cwd=repo.path)
+    assert first.returncode == 0, first.stdout
+    repo.git("reset", "-q", "--hard", base)
+    repo.write(TASK, 'id: T-1\nscope: ["src/**", "lib/**"]\n')
+    _stage(repo, "lib/x.py")
+    repo.commit("Work, widening its own task")
+    alone = json.loads(run_main("ci", "--base", base, "--format", "json",
+                                cwd=repo.path).stdout)
+    [hint] = [v["hint"] for v in alone["commits"][0]["violations"]]
+    assert f"is held to .avorelo/task.yaml at {base[:12]}, where the change lands" in hint
 
 
 @pytest.mark.parametrize(("raw", "word"), [

@@ -89,16 +89,38 @@ def undo_hint(path: str, mode: str) -> str:
 
 
 def _scope_hint(path: str, task: ResolvedTask, mode: str) -> str:
+    """How to bring ``path`` into the task or take it out, followed literally to a green
+    commit, push and ci: a task is held to its version where the change lands (the target
+    branch), so a widening reaches the work only once it has landed there on its own."""
     undo = undo_hint(path, mode)
-    if task.scope and task.trailer_scope and Matcher.compile(task.scope).match(path):
+    name = task.id or "(unnamed)"
+    own = bool(task.scope) and Matcher.compile(task.scope).match(path)
+    if own and task.trailer_scope and not Matcher.compile(task.trailer_scope).match(path):
         # The commit's own Task-Scope: narrowed the task: the author meant to leave it out.
         return f"the commit's Task-Scope: trailer leaves it out of this commit: {undo}"
     if not task.file:
         return f"add {path!r} to the commit's Task-Scope: trailer if the task needs it, or {undo}"
+    planning = f"git commit -m 'Widen {task.id or 'the task'}' -- {shell_path(task.file)}"
+    if own and task.narrowed_by:
+        # The change's own version allows it; the version where the change lands does not.
+        held = " and ".join(dict.fromkeys(task.narrowed_by))   # a base may be the parent too
+        if mode in ("staged", "worktree"):
+            here = "as staged" if mode == "staged" else "in the working tree"
+            land = (f"commit that file on its own first ({planning}) and push it, then commit "
+                    "this work")
+        else:
+            here = "at the range's head" if mode == "range" else "at this commit"
+            land = (f"land the commit that widened it there on its own first (git log "
+                    f"--oneline -- {shell_path(task.file)} finds it; push it alone, git push "
+                    "<remote> <commit>:<branch>, or merge it first), then this work")
+        return (f"{task.file} {here} allows it, but task {name} is held to {held}, where the "
+                f"change lands: {land}; otherwise {undo}")
     widen = (f"add {path!r} to scope in {task.file}, in a commit of its own (task files only) "
-             "first" if mode in ("staged", "worktree") else
+             f"first ({planning}), and push that commit before this work (pre-push and ci "
+             "hold a task to its version on the target branch)"
+             if mode in ("staged", "worktree") else
              f"add {path!r} to scope in {task.file} on the target branch first")
-    return f"if task {task.id or '(unnamed)'} needs it, {widen}; otherwise {undo}"
+    return f"if task {name} needs it, {widen}; otherwise {undo}"
 
 
 def evaluate(change: Change, task: ResolvedTask, policy: Policy,

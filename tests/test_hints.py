@@ -25,9 +25,11 @@ def command_in(hint: str) -> str:
     return hint.rsplit(": ", 1)[1].split(" (")[0]
 
 
-def project(repo: GitRepo, task: str = TASK) -> GitRepo:
-    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: true\n"
-                                       "protected: ['ci/**']\n")
+POLICY = "version: 1\nrequire_task: true\nprotected: ['ci/**']\n"
+
+
+def project(repo: GitRepo, task: str = TASK, policy: str = POLICY) -> GitRepo:
+    repo.write(".avorelo/policy.yaml", policy)
     repo.write(".avorelo/tasks/T-1.yaml", task)
     repo.write("src/a.py", "a = 0\n")
     repo.write("docs/guide.md", "guide\n")
@@ -54,12 +56,13 @@ def test_out_of_scope_names_the_file_and_unstaging_passes(repo: GitRepo) -> None
     assert check(repo).returncode == 0
 
 
-def published(make_repo, tmp_path: Path, task: str = TASK) -> tuple[GitRepo, str]:  # type: ignore[no-untyped-def]
+def published(make_repo, tmp_path: Path, task: str = TASK,  # type: ignore[no-untyped-def]
+              policy: str = POLICY) -> tuple[GitRepo, str]:
     """``project`` pushed to a bare remote, with the gate's hooks installed: the commit hooks
     and pre-push run on every step that follows."""
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
-    work = project(make_repo("work"), task)
+    work = project(make_repo("work"), task, policy)
     work.git("remote", "add", "origin", str(remote))
     work.git("push", "-q", "origin", "main")
     assert sh(work.path, "avorelo-gate install").returncode == 0
@@ -168,6 +171,42 @@ def test_a_widening_pushed_with_the_work_says_land_it_first(make_repo, tmp_path:
     alone = sh(work.path, f"git push origin {planning}:refs/heads/main refs/notes/avorelo")
     assert alone.returncode == 0, alone.stdout
     green_everywhere(work, planning)
+
+
+def test_receipts_left_behind_are_named_at_the_push_and_in_ci(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A push without the notes ref passes on this clone's receipts and says to push them;
+    ci, which reads them from the remote, says what to run where the commit was made.
+    Either command, run as printed, turns ci green."""
+    work, _ = published(make_repo, tmp_path, policy=POLICY + "receipts: {required: true}\n")
+    for n in (1, 2, 3):
+        work.write("src/a.py", f"a = {n}\n")
+        work.add()
+        made = sh(work.path, f"git commit -m 'Work {n}\n\nTask: T-1'")
+        assert made.returncode == 0, made.stdout
+        if n == 1:                                       # as the README pushes: with receipts
+            assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
+            first = work.head()
+            continue
+        pushed = sh(work.path, "git push origin HEAD")   # the receipts stay behind
+        assert pushed.returncode == 0, pushed.stdout
+        [warning] = re.findall(r"warning: (this push does not carry the receipts.*)$",
+                               pushed.stdout, re.M)
+        ci_clone = tmp_path / f"ci{n}"
+        subprocess.run(["git", "clone", "-q", str(tmp_path / "remote.git"), str(ci_clone)],
+                       check=True)
+        fetch = "git fetch -q --no-tags origin '+refs/notes/avorelo:refs/notes/avorelo'"
+        assert sh(ci_clone, fetch).returncode == 0          # as action.yml fetches them
+        failed = sh(ci_clone, f"avorelo-gate ci --base {first}")
+        assert failed.returncode == 1, failed.stdout
+        assert "receipt-missing" in failed.stdout
+        [hint] = hints(failed.stdout)
+        # The second time the push's warning is followed, the third ci's own hint.
+        fix = command_in(warning) if n == 2 else hint.rsplit("): ", 1)[1]
+        assert sh(work.path, fix).returncode == 0, fix
+        assert sh(ci_clone, fetch).returncode == 0
+        green = sh(ci_clone, f"avorelo-gate ci --base {first}")
+        assert green.returncode == 0, green.stdout
+        first = work.head()
 
 
 def test_a_trailer_that_allows_the_path_is_not_blamed(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

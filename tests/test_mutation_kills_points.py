@@ -246,6 +246,58 @@ def test_in_process_receipts_required_of_every_new_commit_but_a_clean_merge(
     assert "receipt-missing" in proc.stderr and f"[{evil[:12]}]" in proc.stderr
 
 
+def test_in_process_push_says_when_the_receipts_stay_behind(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """ci reads receipts from the remote: a push of commits that owe one, without the notes
+    ref, passes on this clone's receipts and says to push them too, in the push's own terms
+    (the remote as git named it). Not when the notes go along, not when no commit owes a
+    receipt, and not through the pre-commit framework, which hands the hook one ref only."""
+    import shlex
+
+    from test_prepush import RECEIPTS_POLICY
+
+    said = ("this push does not carry the receipts (refs/notes/avorelo), and ci reads them "
+            "from the remote: push them too: git push {} refs/notes/avorelo")
+    p = make_pushing(make_repo, tmp_path, RECEIPTS_POLICY)
+    on_remote = rev(p.work, "main")
+    p.work.write("src/b.py")
+    p.work.add()
+    _commit_without_hooks(p.work)
+    assert p.work.gate("receipt", "record").returncode == 0
+    alone = push_main(p)
+    assert alone.returncode == 0, alone.stderr
+    assert f"warning: {said.format('origin')}" in alone.stderr
+    by_url = hook_push(p, line("refs/heads/main", rev(p.work, "main"), "refs/heads/main",
+                               on_remote), remote=str(p.remote))
+    assert by_url.returncode == 0, by_url.stderr
+    assert said.format(shlex.quote(str(p.remote))) in by_url.stderr
+    notes = rev(p.work, "refs/notes/avorelo")
+    both = hook_push(p, line("refs/heads/main", rev(p.work, "main"), "refs/heads/main",
+                             on_remote),
+                     line("refs/notes/avorelo", notes, "refs/notes/avorelo", ZERO))
+    assert both.returncode == 0, both.stderr
+    assert "does not carry the receipts" not in both.stderr
+    nothing_new = hook_push(p, line("refs/heads/main", on_remote, "refs/heads/same", ZERO))
+    assert nothing_new.returncode == 0, nothing_new.stderr
+    assert "does not carry the receipts" not in nothing_new.stderr
+    env = {"PRE_COMMIT_FROM_REF": on_remote, "PRE_COMMIT_TO_REF": "HEAD",
+           "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main",
+           "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main", "PRE_COMMIT_REMOTE_NAME": "origin",
+           "PRE_COMMIT_REMOTE_URL": str(p.remote)}
+    framework = p.work.gate("hook", "pre-push", input=b"", env=env)
+    assert framework.returncode == 0, framework.stdout + framework.stderr
+    assert "does not carry the receipts" not in framework.stdout + framework.stderr
+
+
+def test_in_process_push_owing_no_receipt_says_nothing_of_them(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = make_pushing(make_repo, tmp_path, POLICY)
+    p.commit("src/c.py", "c = 1\n", "work")
+    unowed = push_main(p)
+    assert unowed.returncode == 0, unowed.stderr
+    assert "receipts" not in unowed.stderr
+
+
 def _commit_without_hooks(work: GitRepo) -> str:
     work.git("-c", "core.hooksPath=/dev/null", "commit", "-q", "-m", "no hooks")
     return work.head()
@@ -852,7 +904,9 @@ def test_verify_says_exactly_what_is_missing_copied_or_about_another_tree(
     assert code == 1
     assert found[first] == {"commit": first, "status": "valid", "problems": [],
                             "signature": "unsigned", "recorded_verdict": "pass"}
-    assert found[second]["problems"] == [f"record it: avorelo-gate receipt record {second[:12]}"]
+    assert found[second]["problems"] == [
+        f"record it, and push the receipts (ci reads them from the remote): avorelo-gate receipt "
+        f"record {second[:12]} && git push origin refs/notes/avorelo"]
     note = note_of(repo, first)
     assert note is not None
     put_note(repo, second, note)                       # the first commit's receipt, copied

@@ -12,10 +12,11 @@ new commits) through ``PRE_COMMIT_FROM_REF`` / ``PRE_COMMIT_TO_REF`` /
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 
-from avorelo_gate.dataclass_lite import dataclass
+from avorelo_gate.dataclass_lite import dataclass, replace
 from avorelo_gate.errors import BadInputError, EnvironmentFailure, GitError
 from avorelo_gate.gate.assemble import CheckRequest
 from avorelo_gate.git.repo import Repo, open_repo
@@ -28,6 +29,7 @@ from avorelo_gate.points.commits import (
 )
 from avorelo_gate.points.push_policy import RefPolicy, push_guard, ref_policies
 from avorelo_gate.receipts.required import receipt_violations
+from avorelo_gate.receipts.store import NOTES_REF
 from avorelo_gate.result import CheckResult, DiffSummary, GateReport, Violation
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -62,6 +64,8 @@ class PushTarget:
 
     remote: str
     configured: bool     # a remote by that name exists (else git was given a URL)
+    # git lists every ref of the push on stdin; the pre-commit framework hands its hook one.
+    every_ref: bool = True
 
     def not_on_remote(self) -> str:
         """The rev-list argument for "already on the remote" (a negated ref set)."""
@@ -112,10 +116,11 @@ def pre_push(args: list[str], environ: Mapping[str, str]) -> GateReport | int:
     if not remote:
         raise BadInputError("hook pre-push: expected REMOTE and URL (git passes them)")
     repo = open_repo(environ=environ)
-    refs = parse_push_lines(read_stdin()) or refs_from_pre_commit(repo, environ)
+    listed = parse_push_lines(read_stdin())
+    refs = listed or refs_from_pre_commit(repo, environ)
     if not refs:
         return 0   # nothing pushed
-    target = PushTarget(remote, remote in repo.remote_names())
+    target = PushTarget(remote, remote in repo.remote_names(), every_ref=bool(listed))
     return check_push(repo, target, refs, environ)
 
 
@@ -165,7 +170,21 @@ def check_push(repo: Repo, target: PushTarget, refs: Sequence[PushedRef],
                     seen.add((v.rule, v.path))
                     guarded.append(v)
     overall = with_violations(_summary(refs, plans, results, notes), guarded)
-    return GateReport(overall=overall, commits=results)
+    left = receipts_left_behind(target, refs, plans)
+    return GateReport(overall=replace(overall, warnings=(*overall.warnings, *left)),
+                      commits=results)
+
+
+def receipts_left_behind(target: PushTarget, refs: Sequence[PushedRef],
+                         plans: Sequence[_Plan]) -> tuple[str, ...]:
+    """ci reads receipts from the remote: a push of commits that owe one passes here on this
+    clone's receipts, and without the notes ref ci would not find them. Only where git listed
+    every ref (the pre-commit framework hands its hook one: the notes may be in the push)."""
+    owed = any(rp.policy.receipts_required for p in plans for rp in p.policies)
+    if not owed or not target.every_ref or any(r.remote_ref == NOTES_REF for r in refs):
+        return ()
+    return (f"this push does not carry the receipts ({NOTES_REF}), and ci reads them from the "
+            f"remote: push them too: git push {shlex.quote(target.remote)} {NOTES_REF}",)
 
 
 def _peel(repo: Repo, refs: Sequence[PushedRef]) -> dict[str, tuple[str, str] | None]:

@@ -28,7 +28,13 @@ from avorelo_gate.receipts.build import (
 )
 from avorelo_gate.receipts.model import recorded_local_model
 from avorelo_gate.receipts.parse import ReceiptInvalid, parse_receipt
-from avorelo_gate.receipts.store import FETCH_HINT, has_notes_ref, note_blobs, read_note_blobs
+from avorelo_gate.receipts.store import (
+    FETCH_HINT,
+    NOTES_REF,
+    has_notes_ref,
+    note_blobs,
+    read_note_blobs,
+)
 from avorelo_gate.result import Violation
 
 TYPE_CHECKING = False   # typing costs every hook ~13 ms to import
@@ -112,7 +118,10 @@ def verify_one(repo: Repo, commit: str, parsed: dict[str, Any] | ReceiptInvalid 
                environ: Mapping[str, str], missing_hint: str | None = None) -> Verification:
     """One commit's verdict on its receipt: ``parsed`` is its note as ``_parse`` read it."""
     if parsed is None:
-        hint = missing_hint or f"record it: avorelo-gate receipt record {commit[:12]}"
+        # A clone that made the commit under the hooks has its receipt: ci needs it pushed.
+        hint = missing_hint or (f"record it, and push the receipts (ci reads them from the "
+                                f"remote): avorelo-gate receipt record {commit[:12]} && git "
+                                f"push origin {NOTES_REF}")
         return Verification(commit, "missing", (hint,))
     if isinstance(parsed, ReceiptInvalid):
         return Verification(commit, "invalid", (str(parsed),))

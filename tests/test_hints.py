@@ -89,6 +89,17 @@ def green_everywhere(work: GitRepo, base: str) -> None:
     assert ci.returncode == 0, ci.stdout
 
 
+def land_the_widening_then_the_work(work: GitRepo, hint: str) -> None:
+    """The steps a widening hint names at commit time: the planning commit it gives, pushed;
+    then the work committed and pushed, green at pre-push and in ci from where it landed."""
+    assert sh(work.path, planning_command(hint)).returncode == 0
+    landed = work.head()
+    assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
+    committed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
+    assert committed.returncode == 0, committed.stdout
+    green_everywhere(work, landed)
+
+
 def test_widening_the_task_as_the_hint_says_passes(repo: GitRepo) -> None:
     project(repo)
     repo.write("docs/guide.md", "changed\n")
@@ -117,12 +128,7 @@ def test_the_widening_hint_leads_to_a_green_commit_push_and_ci(make_repo, tmp_pa
     found = re.search(r"add '(.+?)' to scope in (\S+),", hint)
     assert found, hint
     widen(work, *reversed(found.groups()))
-    assert sh(work.path, planning_command(hint)).returncode == 0
-    landed = work.head()
-    assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
-    committed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
-    assert committed.returncode == 0, committed.stdout
-    green_everywhere(work, landed)
+    land_the_widening_then_the_work(work, hint)
 
 
 def test_a_widening_staged_with_the_work_says_commit_it_alone(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -138,12 +144,7 @@ def test_a_widening_staged_with_the_work_says_commit_it_alone(make_repo, tmp_pat
     assert hint.startswith(".avorelo/tasks/T-1.yaml as staged allows it, but task T-1 is held "
                            "to .avorelo/tasks/T-1.yaml at "), hint
     assert "add 'docs/guide.md' to scope" not in hint   # it is there already
-    assert sh(work.path, planning_command(hint)).returncode == 0
-    landed = work.head()
-    assert sh(work.path, "git push origin HEAD refs/notes/avorelo").returncode == 0
-    committed = sh(work.path, "git commit -m 'Docs\n\nTask: T-1'")
-    assert committed.returncode == 0, committed.stdout
-    green_everywhere(work, landed)
+    land_the_widening_then_the_work(work, hint)
 
 
 def test_a_widening_pushed_with_the_work_says_land_it_first(make_repo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

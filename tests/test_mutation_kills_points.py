@@ -583,6 +583,27 @@ def test_in_process_new_ref_judged_under_two_policies_names_both(
     assert f"(push {ZERO}..{merge})" in actions.stdout, actions.stdout
 
 
+def test_in_process_new_root_is_judged_by_the_remotes_tips_not_their_history(
+        make_repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A new branch of nothing but a root commit has no parent on the remote: it is judged
+    under the policy at each of the remote's tips, not under every policy in their history
+    (``rev-list --no-walk``; walking would add the superseded one)."""
+    from test_hostile_trust_push import LAX, STRICT, TASK
+    from three_points import Scene
+
+    s = Scene.build(make_repo, tmp_path, {".avorelo/task.yaml": TASK, "src/a.py": "a\n",
+                                          ".avorelo/policy.yaml": LAX})
+    s.commit({".avorelo/policy.yaml": STRICT}, "stricter policy")
+    s.publish("main")
+    tip = s.rev("main")
+    root = s.work.git("commit-tree", "main^{tree}", "-m",
+                      "Root\n\nTask: T-1").stdout.decode().strip()
+    proc = hook_push_scene(s, line("refs/heads/orphan", root, "refs/heads/orphan", ZERO))
+    assert proc.returncode == 0, proc.stderr
+    assert (f"refs/heads/orphan: 1 new commit(s), all pass (policy at {tip[:12]})\n"
+            in proc.stderr), proc.stderr
+
+
 def hook_push_scene(s: Any, *lines: str) -> subprocess.CompletedProcess[str]:
     proc = s.work.gate("hook", "pre-push", "origin", str(s.remote),
                        input="".join(lines).encode())

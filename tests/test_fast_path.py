@@ -589,3 +589,56 @@ def test_display_path_escapes_what_a_terminal_would_act_on() -> None:
     assert display_path("a\x1b[2Kb\tc d") == "a\\x1b[2Kb\\tc d"
     assert display_path(fsdecode(b"caf\xe9")) == "caf\\xe9"
     assert display_path("src/été.py") == "src/été.py"
+
+
+# -- several names in one rev-parse: resolve_each is resolve, name by name ----------------------
+@pytest.fixture(scope="module")
+def named_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Repo, dict[str, str]]:
+    """A merge on main, an annotated tag, a branch, and a file whose name is a revision's
+    expression (``x^{commit}``: with no ``--``, rev-parse would take it for a path)."""
+    path = tmp_path_factory.mktemp("names") / "repo"
+    path.mkdir()
+    repo = GitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    first = merge_history(repo)[0][0]
+    repo.write("x^{commit}", "a file named like a revision\n")
+    repo.write("nope", "a file named like a missing branch\n")
+    repo.add()
+    repo.commit("odd names")
+    repo.git("tag", "-a", "-m", "v1", "v1", "HEAD~1")
+    ids = {"merge": first, "tree": repo.git("rev-parse", "HEAD^{tree}").stdout.decode().strip(),
+           "blob": repo.git("rev-parse", "HEAD:nope").stdout.decode().strip()}
+    return open_repo(str(path), os.environ), ids
+
+
+REVISION_NAMES = ["HEAD", "HEAD~1", "main", "side", "v1", "v1^{}", "@", "HEAD^@", "HEAD^!",
+         "HEAD~1..HEAD", "HEAD...side", "nope", "x", "-n", "--all", "", "HEAD^{tree}",
+         "merge", "merge^2", "merge^3", "tree", "blob", "short", "HEAD~99", "main:nope"]
+
+
+@given(st.lists(st.sampled_from(REVISION_NAMES), min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_resolve_each_answers_as_resolve_does_name_by_name(
+        named_repo: tuple[Repo, dict[str, str]], names: list[str]) -> None:
+    repo, ids = named_repo
+    names = [ids[n] if n in ids else ids["merge"][:9] if n == "short" else n for n in names]
+    one_by_one: list[str] | None = []
+    for name in names:
+        try:
+            one_by_one.append(repo.resolve(name))   # type: ignore[union-attr]
+        except BadInputError:
+            one_by_one = None
+            break
+    assert repo.resolve_each(names) == one_by_one
+
+
+def test_resolve_each_of_the_tree_kind(named_repo: tuple[Repo, dict[str, str]]) -> None:
+    repo, ids = named_repo
+    assert repo.resolve_each(["HEAD", ids["tree"]], "tree") == [repo.tree_of("HEAD"),
+                                                                  ids["tree"]]
+    assert repo.resolve_each(["HEAD", ids["blob"]], "tree") is None
+    # What --verify refuses, one name at a time, the batch refuses whole.
+    for names in (["HEAD", "HEAD~1..HEAD"], ["HEAD...side"], ["x"], ["HEAD^@"], ["nope"],
+                  ["HEAD", "-n"], ["v1", ""]):
+        assert repo.resolve_each(names) is None, names
+    assert repo.resolve_each(["v1", "side"]) == [repo.resolve("v1"), repo.resolve("side")]

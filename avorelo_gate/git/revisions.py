@@ -26,6 +26,22 @@ class Revisions(RepoBase):
             raise BadInputError(f"unknown revision {rev!r}: not a {kind} in this repository")
         return proc.stdout.decode().strip()
 
+    def resolve_each(self, revs: Sequence[str], kind: str = "commit") -> list[str] | None:
+        """Several names at once, in one ``rev-parse``; None unless each names exactly one
+        ``kind`` (then ``resolve`` them one by one: it says which is wrong, and how). The
+        answer is taken only when it is one object id per name: ``A..B`` or ``A^@`` name
+        several and so fall through, as ``--verify`` would refuse them."""
+        args = [f"{rev}^{{{kind}}}" for rev in revs]
+        # "--" makes each word a revision, never a path; git 2.39 echoes both markers.
+        proc = self.git.run("rev-parse", "--end-of-options", *args, "--", ok=(0, 1, 128))
+        if proc.returncode != 0:
+            return None
+        ids = [w for w in proc.stdout.decode("ascii", "replace").split("\n")
+               if w and w not in ("--end-of-options", "--")]
+        if len(ids) != len(revs) or not all(_FULL_ID.fullmatch(i) for i in ids):
+            return None
+        return ids
+
     def _broken_object(self, rev: str, kind: str) -> str | None:
         """What is lost behind a ``rev`` that does name something: a missing or unreadable
         object, or one in the history ``~``/``^`` walk through. Only asked after a failed

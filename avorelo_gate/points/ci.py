@@ -67,7 +67,8 @@ class CiRequest:
 
 
 def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport:
-    base, head = _resolve(repo, req.base, "--base"), _resolve(repo, req.head, "--head")
+    base, head = repo.resolve_each([req.base, req.head]) or (
+        _resolve(repo, req.base, "--base"), _resolve(repo, req.head, "--head"))
     merge_base = _merge_base(repo, base, head, req)
     commits = list_commits(repo, head, "--not", merge_base)
     _require_history(repo, commits)
@@ -75,8 +76,9 @@ def run_ci(repo: Repo, req: CiRequest, environ: Mapping[str, str]) -> GateReport
     range_diff = InBackground(lambda: repo.diff_trees(merge_base, head))
     try:
         policy = base_policy(repo, merge_base)
-        req = replace(req, adoption=policy.blob is None
-                      and base_policy(repo, base).blob is None)
+        # A branch from the target's tip (base is the merge base) reads one policy, not two.
+        req = replace(req, adoption=policy.blob is None and (
+            base == merge_base or base_policy(repo, base).blob is None))
         check_req = CheckRequest(mode="commit", allow_policy_change=req.allow_policy_change,
                                  signals=True, adoption=req.adoption)
         checked = check_commits(repo, [(c, policy) for c in commits], check_req, environ,
@@ -135,11 +137,13 @@ def _with_receipts(repo: Repo, results: Sequence[CheckResult], commits: Sequence
 def _check_range(repo: Repo, merge_base: str, head: str, diff: Sequence[RawEntry],
                  commits: Sequence[Commit], checked: CheckedCommits, policy: Policy,
                  req: CiRequest, environ: Mapping[str, str]) -> CheckResult:
+    read = checked.snapshots
     change = Change(base=merge_base, head=head, touched=touched_files(diff),
-                    snapshot=Snapshot(repo, head), base_commit=merge_base, mode="range")
+                    snapshot=read.get(head) or Snapshot(repo, head), base_commit=merge_base,
+                    mode="range")
     declaration, warnings = range_declaration(commits, checked.declarations)
     task = resolve_task(change.snapshot, environ=own_environ(environ), declaration=declaration,
-                        bases=[Snapshot(repo, merge_base)])
+                        bases=[read.get(merge_base) or Snapshot(repo, merge_base)])
     range_req = CheckRequest(mode="range", allow_policy_change=req.allow_policy_change,
                              signals=True, adoption=req.adoption)
     result = check_change(repo, change, task, policy, range_req, environ)

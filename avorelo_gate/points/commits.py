@@ -50,6 +50,9 @@ class Commit:
 class CheckedCommits:
     results: tuple[CheckResult, ...]
     declarations: Mapping[str, TrailerDeclaration]   # only the commits whose trailers parsed
+    # The commits and their task bases with their task files read (a range's own check
+    # reads the same files at its head and merge base).
+    snapshots: Mapping[str, Snapshot] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def check_commits(repo: Repo, jobs: Sequence[tuple[Commit, Policy]], req: CheckR
         results.append(result)
     credited = credit_from_receipts(repo, results, [c.sha for c, _ in jobs], environ,
                                     [p.receipts_signed for _, p in jobs])
-    return CheckedCommits(credited, declarations)
+    return CheckedCommits(credited, declarations, snapshots)
 
 
 def _declarations(repo: Repo, commits: Sequence[Commit]) -> \

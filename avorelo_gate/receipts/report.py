@@ -24,8 +24,9 @@ def select_commits(repo: Repo, spec: str | None, count: int | None) -> list[str]
     of its ancestors (``count`` None: that commit alone)."""
     if spec and ".." in spec:
         ends = [e for e in spec.replace("...", "..").split("..") if e]
-        for end in ends:
-            repo.resolve(end)  # a clear one-line error for a typo, before rev-list's own
+        if repo.resolve_each(ends) is None:
+            for end in ends:
+                repo.resolve(end)  # a clear one-line error for a typo, before rev-list's own
         args = [spec] if count is None else ["-n", str(count), spec]
         return repo.rev_list(*args)
     sha = repo.resolve(spec or "HEAD")

@@ -1044,6 +1044,12 @@ def test_ci_notes_say_what_was_read_and_found_exactly(make_repo) -> None:  # typ
     assert isinstance(notes, list) and notes[-1] == read and nothing not in notes
     assert f"no commits between the merge base {base[:12]} and head {base[:12]}: nothing to " \
         "check" in notes
+    # No commits, so nothing was read ahead: the range's task is still read at head, held to
+    # the merge base's version.
+    task_file = project.git("rev-parse", "main:.avorelo/task.yaml").stdout.decode().strip()
+    assert report["task"] == {"id": "T-1", "scope": ["src/**"], "forbid": [],
+                              "sources": ["task-file"], "file": ".avorelo/task.yaml",
+                              "file_blob": task_file}, report["task"]
     project.write("src/b.py", "b\n")
     project.add()
     project.commit("add")
@@ -1071,6 +1077,30 @@ def test_ci_notes_say_what_was_read_and_found_exactly(make_repo) -> None:  # typ
     assert report["notes"][-1] == f"policy read from the base {rev(bare, 'main')[:12]} (defaults)"
 
 
+def test_ci_range_says_when_its_commits_declare_several_tasks(make_repo) -> None:  # type: ignore[no-untyped-def]
+    """The range is judged by head's task; that its commits named others is said, not
+    lost (each commit was judged by its own)."""
+    from test_ci import ci_json, make_project
+
+    project = make_project(make_repo)
+    project.git("switch", "-q", "main")
+    project.write(".avorelo/tasks/A-1.yaml", 'id: A-1\nscope: ["src/**"]\n')
+    project.write(".avorelo/tasks/B-2.yaml", 'id: B-2\nscope: ["src/**"]\n')
+    project.add()
+    project.commit("plan two tasks")
+    project.git("switch", "-q", "feature")
+    project.git("merge", "-q", "--ff-only", "main")
+    for task, path in (("A-1", "src/a1.py"), ("B-2", "src/b2.py")):
+        project.write(path, "x\n")
+        project.add()
+        project.commit(f"work\n\nTask: {task}")
+    code, report = ci_json(project)
+    assert code == 0, report
+    assert report["warnings"] == [
+        "the commits declare several tasks (A-1, B-2): each commit is judged by its own, the "
+        "range by head's, B-2, and every path by the task of a commit that touched it"], report
+
+
 def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> None:  # type: ignore[no-untyped-def]
     from test_ci import ci_json, rules
 
@@ -1089,6 +1119,18 @@ def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> No
     assert isinstance(notes, list)
     assert any(n.startswith("adopting avorelo-gate: this change adds .avorelo/policy.yaml")
                for n in notes), notes
+    # The target moves on without a policy: its tip is no longer the merge base, and the
+    # branch's policy file is still the adoption (neither has one).
+    repo.git("switch", "-q", "main")
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    repo.commit("more work on main")
+    repo.git("switch", "-q", "feature")
+    code, report = ci_json(repo)
+    assert code == 0, report
+    later_notes = report["notes"]
+    assert isinstance(later_notes, list)
+    assert any(n.startswith("adopting avorelo-gate") for n in later_notes), later_notes
     # The target adopts the gate after the branch forked: the branch's own policy file is now
     # a change of the policy, not the adoption.
     repo.git("switch", "-q", "main")

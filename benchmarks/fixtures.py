@@ -329,8 +329,13 @@ def framework_config(entry: str) -> str:
     for hook in manifest:
         if not set(hook["stages"]) <= set(COMMIT_STAGES):
             continue
-        command = (hook["entry"].replace("avorelo-gate", f"{VENV / 'bin' / 'python'} -m "
-                                         "avorelo_gate", 1) if entry == "gate" else entry)
+        if entry != "gate":
+            command = entry
+        elif hook["language"] == "script":   # a file of the hook repository: this checkout
+            command = str(ROOT / hook["entry"])
+        else:
+            command = hook["entry"].replace("avorelo-gate", f"{VENV / 'bin' / 'python'} -m "
+                                            "avorelo_gate", 1)
         hooks.append({**hook, "entry": command, "language": "system"})
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
 
@@ -364,8 +369,12 @@ BUILDERS = {"small": build_small, "big": build_big, "range": build_range,
 
 
 def fixture_key(name: str) -> str:
-    """What a fixture's content depends on: its version, and for receipts the gate that
-    recorded them (a receipt from another version of the engine may no longer verify)."""
+    """What a fixture's content depends on: its version; for receipts the gate that recorded
+    them (a receipt from another version of the engine may no longer verify), and for the
+    framework the manifest its config is written from."""
+    if name == "framework":
+        manifest = (ROOT / ".pre-commit-hooks.yaml").read_bytes()
+        return f"{FIXTURE_VERSION}-{hashlib.sha256(manifest).hexdigest()[:12]}"
     if name != "receipts":
         return FIXTURE_VERSION
     h = hashlib.sha256()

@@ -448,11 +448,26 @@ def test_merge_own_entries_equal_the_whole_diff_filtered(
 HOOKS_DIR = Path(__file__).resolve().parent.parent / "hooks"
 
 
-@pytest.mark.parametrize("hook_args", [["message"], ["commit", "HEAD"], ["commit", "HEAD~1"],
-                                       [], ["template"]])
+# The pre-commit framework runs the script too, and passes what git gave it in the environment.
+FRAMEWORK_AMEND = {"PRE_COMMIT_COMMIT_MSG_SOURCE": "commit",
+                   "PRE_COMMIT_COMMIT_OBJECT_NAME": "HEAD"}
+
+
+@pytest.mark.parametrize(("hook_args", "env", "amend"), [
+    (["message"], {}, False), (["commit", "HEAD"], {}, True), (["commit", "HEAD~1"], {}, False),
+    ([], {}, False), (["template"], {}, False),
+    (None, FRAMEWORK_AMEND, True), ([], FRAMEWORK_AMEND, True),
+    (None, {**FRAMEWORK_AMEND, "PRE_COMMIT_COMMIT_OBJECT_NAME": "HEAD~1"}, False),
+    (None, {"PRE_COMMIT_COMMIT_MSG_SOURCE": "message"}, False),
+    # git's own arguments win over the environment.
+    (["message"], FRAMEWORK_AMEND, False), (["commit", "HEAD"], {
+        "PRE_COMMIT_COMMIT_MSG_SOURCE": "message"}, True)])
 @pytest.mark.parametrize("born", [True, False])
-def test_prepare_commit_msg_script_equals_python_hook(repo: GitRepo, hook_args: list[str],
-                                                      born: bool) -> None:
+def test_prepare_commit_msg_script_equals_python_hook(
+        repo: GitRepo, hook_args: list[str] | None, env: dict[str, str], amend: bool,
+        born: bool) -> None:
+    """``hook_args`` None: no argument at all, not even the message file (the framework's
+    prepare-commit-msg entry passes no file names)."""
     if born:
         setup_repo(repo)
     state = repo.path / ".git" / "avorelo"
@@ -462,18 +477,19 @@ def test_prepare_commit_msg_script_equals_python_hook(repo: GitRepo, hook_args: 
         (state / "pending" / "abandoned.json").write_text("{}")
         (state / "pending" / ".avorelo-tmp-x").write_text("")
         (state / "prepare-commit-msg.json").unlink(missing_ok=True)
-        argv = [".git/COMMIT_EDITMSG", *hook_args]
+        argv = [] if hook_args is None else [".git/COMMIT_EDITMSG", *hook_args]
         if how == "python":
-            proc = run_main("hook", "prepare-commit-msg", *argv, cwd=repo.path)
+            proc = run_main("hook", "prepare-commit-msg", *argv, cwd=repo.path, env=env)
             code = proc.returncode
         else:
             code = subprocess.run(["sh", str(HOOKS_DIR / "prepare-commit-msg"), *argv],
-                                  cwd=repo.path, check=False).returncode
+                                  cwd=repo.path, check=False,
+                                  env={**os.environ, **env}).returncode
         pending = sorted(os.listdir(state / "pending")) if (state / "pending").exists() else []
         results.append((code, json.loads((state / "prepare-commit-msg.json").read_text()),
                         pending))
     assert results[0] == results[1]
-    assert results[0][1]["amend"] is (hook_args == ["commit", "HEAD"])
+    assert results[0][1]["amend"] is amend
     assert results[0][1]["head"] == (repo.head() if born else None)
 
 

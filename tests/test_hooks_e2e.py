@@ -229,7 +229,11 @@ def local_config() -> str:
         if not set(hook["stages"]) <= {"pre-commit", "prepare-commit-msg",  # type: ignore[call-overload]
                                        "commit-msg"}:
             continue
-        entry = str(hook["entry"]).replace("avorelo-gate", f"{sys.executable} -m avorelo_gate", 1)
+        if hook["language"] == "script":   # a path in the hook repository: this checkout
+            entry = str(ROOT / str(hook["entry"]))
+        else:
+            entry = str(hook["entry"]).replace("avorelo-gate", f"{sys.executable} -m avorelo_gate",
+                                               1)
         hooks.append({**hook, "entry": entry, "language": "system"})
     return yaml.safe_dump({"repos": [{"repo": "local", "hooks": hooks}]})
 

@@ -37,11 +37,15 @@ def test_every_hook_id_is_documented_with_its_stage() -> None:
 
 def test_every_hook_keeps_the_framework_settings() -> None:
     for hook in manifest():
-        assert hook["language"] == "python"
         assert hook["always_run"] is True and hook["require_serial"] is True
         assert hook["minimum_pre_commit_version"] == "3.2.0"
         # only a commit-msg hook takes a "filename": the message file
         assert hook["pass_filenames"] is (hook["stages"] == ["commit-msg"]), hook["id"]
+        if hook["stages"] == ["prepare-commit-msg"]:
+            # Nothing to decide: install's shell script, run from the hook repository.
+            assert (hook["language"], hook["entry"]) == ("script", "hooks/prepare-commit-msg")
+            continue
+        assert hook["language"] == "python"
         assert str(hook["entry"]).startswith("avorelo-gate hook ")
 
 

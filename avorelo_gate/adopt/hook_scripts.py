@@ -86,8 +86,12 @@ EOF
 [ -n "$dir" ] || exit 3
 dir="$dir/avorelo"
 if [ -n "$head" ]; then head="\\"$head\\""; else head=null; fi
+# git passes the message's source and object as $2 and $3; the pre-commit framework, which
+# runs this file as its prepare-commit-msg hook too, passes them in its environment.
+src=${{2-${{PRE_COMMIT_COMMIT_MSG_SOURCE-}}}}
+obj=${{3-${{PRE_COMMIT_COMMIT_OBJECT_NAME-}}}}
 amend=false
-if [ "${{2:-}}" = commit ] && [ "${{3:-}}" = HEAD ]; then amend=true; fi
+if [ "$src" = commit ] && [ "$obj" = HEAD ]; then amend=true; fi
 # Runs even under --no-verify: a pending receipt from an abandoned commit must not be
 # attached to this one.
 rm -rf "$dir/pending" && {{ [ -d "$dir" ] || mkdir -p "$dir"; }} || exit 3

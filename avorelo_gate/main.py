@@ -79,6 +79,10 @@ def _click_main(args: list[str], environ: Mapping[str, str]) -> int:
         from avorelo_gate.points.readahead import cancel_early, start_early
 
         start_early(args[1:], environ)
+    if args[:1] == ["ci"]:  # git finds the range while click and the engine are imported
+        from avorelo_gate.points import ci_ahead
+
+        ci_ahead.start(args[1:], environ)
     try:
         if args == ["check"]:
             # The bare command, what people and agents type most: click would only fill in
@@ -95,3 +99,5 @@ def _click_main(args: list[str], environ: Mapping[str, str]) -> int:
     finally:
         if early:
             cancel_early()
+        if args[:1] == ["ci"]:
+            ci_ahead.finish()

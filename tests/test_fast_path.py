@@ -658,3 +658,93 @@ def test_resolve_each_of_the_tree_kind(named_repo: tuple[Repo, dict[str, str]]) 
                   ["HEAD", "-n"], ["v1", ""]):
         assert repo.resolve_each(names) is None, names
     assert repo.resolve_each(["v1", "side"]) == [repo.resolve("v1"), repo.resolve("side")]
+
+
+# -- ci's first git questions, asked while click is imported (points/ci_ahead.py) ----------------
+@pytest.fixture(scope="module")
+def ci_project(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
+    """main with a policy and a task; feature with work in and out of scope and a merge of
+    main; an unrelated root branch."""
+    path = tmp_path_factory.mktemp("ci-ahead") / "repo"
+    path.mkdir()
+    repo = GitRepo(path)
+    repo.git("init", "-q", "-b", "main")
+    repo.write(".avorelo/policy.yaml", "version: 1\nrequire_task: true\n")
+    repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**"]\n')
+    repo.write("src/a.py", "a\n")
+    repo.add()
+    repo.commit("init")
+    repo.git("switch", "-q", "-c", "feature")
+    repo.write("src/b.py", "b\n")
+    repo.add()
+    repo.commit("in scope\n\nTask: T-1")
+    repo.git("switch", "-q", "main")
+    repo.write("src/c.py", "c\n")
+    repo.add()
+    repo.commit("main moves on\n\nTask: T-1")
+    repo.git("switch", "-q", "feature")
+    repo.git("merge", "-q", "--no-edit", "main")
+    repo.write("docs/d.md", "d\n")
+    repo.add()
+    repo.commit("out of scope\n\nTask: T-1")
+    repo.git("switch", "-q", "--orphan", "unrelated")
+    repo.write("x.txt", "x\n")
+    repo.add()
+    repo.commit("unrelated root")
+    repo.git("switch", "-q", "feature")
+    return repo
+
+
+@pytest.mark.parametrize("words", [
+    ["--base", "main", "--head", "feature"],
+    ["--base=main", "--head=feature"],
+    ["--head", "feature", "--format", "json", "--base", "main"],
+    ["--base", "main"],                                   # --head defaults to HEAD
+    ["--base", "feature~1", "--head", "feature"],
+    ["--base", "main", "--base", "feature~2"],            # given twice: the guess gives up
+    ["--base", "nope", "--head", "feature"],              # the error is run_ci's own
+    ["--base", "main", "--head", "nope"],
+    ["--base", "unrelated", "--head", "feature"],         # no merge base
+    ["--base", "main", "--head", "main..feature"],
+    ["--help"],
+])
+def test_ci_asked_ahead_judges_as_ci_does(ci_project: GitRepo, words: list[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from avorelo_gate.points import ci_ahead
+
+    taken: list[object] = []
+    take = ci_ahead.take
+
+    def recording_take(repo: Repo, base: str, head: str) -> ci_ahead.AskedAhead | None:
+        taken.append(take(repo, base, head))
+        return taken[-1]
+
+    monkeypatch.setattr(ci_ahead, "take", recording_take)
+    threads = threading.active_count()
+    ahead = run_main("ci", *words, cwd=ci_project.path)          # main.py starts it early
+    assert ci_ahead._STARTED == [] and threading.active_count() == threads
+    asked_ahead = bool(taken and taken[0] is not None)
+    taken.clear()
+    # The same command through click alone: nothing was started, every answer asked in turn.
+    before = os.getcwd()
+    os.chdir(ci_project.path)
+    try:
+        from contextlib import redirect_stderr, redirect_stdout
+        from io import StringIO
+
+        from avorelo_gate.cli import run_cli
+        from avorelo_gate.main import _guard
+
+        out, err = StringIO(), StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = _guard(lambda: run_cli(["ci", *words], dict(os.environ)), False)
+    finally:
+        os.chdir(before)
+    assert (ahead.returncode, ahead.stdout, ahead.stderr) == (code, out.getvalue(),
+                                                             err.getvalue())
+    assert not any(taken)
+    plain = "--base" in " ".join(words) and words.count("--base") < 2 and not any(
+        bad in words for bad in ("nope", "unrelated", "main..feature"))
+    assert asked_ahead is plain, (words, ahead.stdout, ahead.stderr)
+    if plain:
+        assert ahead.returncode in (0, 1) and ahead.stdout

@@ -125,9 +125,9 @@ class Revisions(RepoBase):
         return dict(zip(commits, out.decode().split(), strict=True))
 
 
-    def rev_list_parents(self, *args: str) -> list[tuple[str, tuple[str, ...]]]:
-        """``rev-list --parents ARGS``: (commit, its parents) in rev-list's order."""
-        out = self.git.out("rev-list", "--parents", *args).decode()
+    def commits_oldest_first(self, *args: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``rev-list ARGS`` oldest first (parents before children): (commit, its parents)."""
+        out = self.git.out("rev-list", "--parents", "--topo-order", "--reverse", *args).decode()
         return [(ids[0], tuple(ids[1:])) for line in out.split("\n") if (ids := line.split())]
 
     def shallow_boundary(self) -> set[str]:

@@ -75,8 +75,11 @@ class PrefetchedSnapshot(Snapshot):
 
 def list_commits(repo: Repo, *rev_args: str) -> list[Commit]:
     """``rev-list`` oldest first (parents before children), with each commit's parents."""
-    return [Commit(sha, parents)
-            for sha, parents in repo.rev_list_parents("--topo-order", "--reverse", *rev_args)]
+    return as_commits(repo.commits_oldest_first(*rev_args))
+
+
+def as_commits(listed: Iterable[tuple[str, tuple[str, ...]]]) -> list[Commit]:
+    return [Commit(sha, parents) for sha, parents in listed]
 
 
 def own_environ(environ: Mapping[str, str]) -> dict[str, str]:

@@ -1080,7 +1080,7 @@ def test_ci_notes_say_what_was_read_and_found_exactly(make_repo) -> None:  # typ
 def test_ci_range_says_when_its_commits_declare_several_tasks(make_repo) -> None:  # type: ignore[no-untyped-def]
     """The range is judged by head's task; that its commits named others is said, not
     lost (each commit was judged by its own)."""
-    from test_ci import ci_json, make_project
+    from test_ci import ci_json, commit, make_project
 
     project = make_project(make_repo)
     project.git("switch", "-q", "main")
@@ -1091,9 +1091,7 @@ def test_ci_range_says_when_its_commits_declare_several_tasks(make_repo) -> None
     project.git("switch", "-q", "feature")
     project.git("merge", "-q", "--ff-only", "main")
     for task, path in (("A-1", "src/a1.py"), ("B-2", "src/b2.py")):
-        project.write(path, "x\n")
-        project.add()
-        project.commit(f"work\n\nTask: {task}")
+        commit(project, path, "x\n", f"work\n\nTask: {task}")
     code, report = ci_json(project)
     assert code == 0, report
     assert report["warnings"] == [
@@ -1102,7 +1100,7 @@ def test_ci_range_says_when_its_commits_declare_several_tasks(make_repo) -> None
 
 
 def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> None:  # type: ignore[no-untyped-def]
-    from test_ci import ci_json, rules
+    from test_ci import ci_json, commit, rules
 
     repo: GitRepo = make_repo("adopting")
     repo.write(".avorelo/task.yaml", 'id: T-1\nscope: ["src/**"]\n')
@@ -1122,9 +1120,7 @@ def test_ci_adoption_only_while_the_target_has_no_policy_either(make_repo) -> No
     # The target moves on without a policy: its tip is no longer the merge base, and the
     # branch's policy file is still the adoption (neither has one).
     repo.git("switch", "-q", "main")
-    repo.write("src/b.py", "b\n")
-    repo.add()
-    repo.commit("more work on main")
+    commit(repo, "src/b.py", "b\n", "more work on main")
     repo.git("switch", "-q", "feature")
     code, report = ci_json(repo)
     assert code == 0, report
